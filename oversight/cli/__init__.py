@@ -1,0 +1,42 @@
+"""The `oversight` command. Each sub-command lives in its own module with a `register(subparsers)` function."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from oversight.cli.errors import CLIError
+
+#: modules whose `register(subparsers)` adds a sub-command; imported lazily by name so a broken optional
+#: backend never breaks unrelated commands.
+COMMAND_MODULES = ["oversight.cli.models_cmd"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oversight",
+        description="Run scalable-oversight protocols against weak judges and measure them against ground truth.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as err:
+        print(f"oversight: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("oversight: interrupted", file=sys.stderr)
+        return 130

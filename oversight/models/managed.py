@@ -1,0 +1,81 @@
+"""The one layer around every provider: concurrency limit, retries, call cache, usage/cost, secret hygiene."""
+
+from __future__ import annotations
+
+from oversight.models.accounting import UsageLedger
+from oversight.models.base import ModelError, Provider
+from oversight.models.cache import CallCache, call_key
+from oversight.models.limits import DEFAULT_LIMITS, EndpointLimits
+from oversight.models.retry import RetryPolicy, call_with_retries
+from oversight.models.secrets import redact
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput
+
+_DEFAULT_CONFIG = GenerateConfig()
+
+
+class ManagedModel:
+    """A provider wrapped with the shared middleware. Implements the `Model` protocol.
+
+    `for_role(role)` gives a view that shares provider, cache, limits and ledger but books usage to `role`.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        role: str = "default",
+        cache: CallCache | None = None,
+        limits: EndpointLimits | None = None,
+        retry: RetryPolicy | None = None,
+        ledger: UsageLedger | None = None,
+    ) -> None:
+        self.provider = provider
+        self.name = provider.name
+        self.role = role
+        self.cache = cache
+        self.limits = limits or DEFAULT_LIMITS
+        self.retry = retry or RetryPolicy()
+        self.ledger = ledger if ledger is not None else UsageLedger()
+        self.retries = 0
+        self._identity = provider.cache_identity()
+
+    def for_role(self, role: str) -> ManagedModel:
+        view = ManagedModel.__new__(ManagedModel)
+        view.__dict__.update(self.__dict__)
+        view.role = role
+        return view
+
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig | None = None) -> ModelOutput:
+        """The model's output for `messages`; raises a `ModelError` subclass (message free of API keys)."""
+        config = config or _DEFAULT_CONFIG
+        key = None
+        if self.cache is not None:
+            key = call_key(self._identity, messages, config)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.ledger.record(self.name, self.role, hit)
+                return hit
+        sem = self.limits.semaphore(self.provider.endpoint)
+
+        async def attempt() -> ModelOutput:
+            async with sem:
+                return await self.provider.generate(messages, config)
+
+        try:
+            out = await call_with_retries(attempt, self.retry, on_retry=self._count_retry)
+        except ModelError as err:
+            err.args = (redact(str(err)),)
+            raise
+        if key is not None:
+            self.cache.put(key, out)  # type: ignore[union-attr]
+        self.ledger.record(self.name, self.role, out)
+        return out
+
+    def _count_retry(self, err: ModelError, wait: float) -> None:
+        self.retries += 1
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+    def __repr__(self) -> str:
+        return f"ManagedModel({self.name!r}, role={self.role!r})"

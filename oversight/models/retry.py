@@ -1,0 +1,78 @@
+"""Retries with capped exponential backoff and jitter, honouring a server's Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from oversight.models.base import ModelAPIError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`max_attempts` counts the first try. Delays grow as base * 2**n, with full jitter, never above `cap`."""
+
+    max_attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before try number `attempt + 1` (attempt counts from 0)."""
+        if retry_after is not None:
+            return min(self.cap, max(0.0, retry_after))
+        return min(self.cap, self.base * 2**attempt) * (0.5 + 0.5 * rng.random())
+
+
+async def call_with_retries(
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    rng: random.Random | None = None,
+    on_retry: Callable[[ModelAPIError, float], None] | None = None,
+) -> T:
+    """Return `call()`'s result, retrying retryable `ModelAPIError`s; raises the last error when tries run out.
+
+    Non-retryable errors (4xx other than 408/409/429, malformed bodies, config errors) are raised at once.
+    """
+    rng = rng or random.Random()
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except ModelAPIError as err:
+            attempt += 1
+            if not err.retryable or attempt >= policy.max_attempts:
+                raise
+            wait = policy.delay(attempt - 1, err.retry_after, rng)
+            if on_retry is not None:
+                on_retry(err, wait)
+            await sleep(wait)
+
+
+def status_is_retryable(status: int) -> bool:
+    """Rate limits, request timeouts, conflicts and server errors are worth another try; other 4xx are not."""
+    return status in (408, 409, 429) or status >= 500
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a `Retry-After` (or `retry-after-ms`-style numeric) header value; None when absent/unparsable."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from datetime import UTC, datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,125 @@
+"""`scripted/...`: deterministic outputs from a list, a callable, or a replay file — for tests and replays."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from oversight.models.base import ModelConfigError, Provider, ScriptExhaustedError
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage
+
+ScriptItem = str | ModelOutput | dict[str, Any]
+ScriptFn = Callable[[list[ChatMessage], GenerateConfig], ScriptItem]
+
+
+class ScriptedProvider(Provider):
+    """Exactly one of `outputs` (played in order; `cycle=True` repeats), `fn` (a callable or a `"module:attr"`
+    import path, usable from spec files) or `replay` (a JSONL file: lines with `messages` + `output` are
+    matched by prompt, lines with only `output`/`text` are played in order).
+    """
+
+    provider = "scripted"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        outputs: Sequence[ScriptItem] | None = None,
+        fn: ScriptFn | str | None = None,
+        replay: str | Path | None = None,
+        cycle: bool = False,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(name, endpoint or f"scripted/{name}")
+        given = [x is not None for x in (outputs, fn, replay)]
+        if sum(given) > 1:
+            raise ModelConfigError(f"scripted/{name}: give only one of outputs, fn, replay")
+        self._fn: ScriptFn | None = _import_fn(fn, name) if isinstance(fn, str) else fn
+        self._outputs: list[ScriptItem] = list(outputs or [])
+        self._by_prompt: dict[str, ScriptItem] = {}
+        if replay is not None:
+            self._load_replay(Path(replay))
+        self._cycle = cycle
+        self._next = 0
+        self.calls: list[list[ChatMessage]] = []
+
+    def cache_identity(self) -> str:
+        # Scripts are not stable across runs in general; never share cache entries between scripted models.
+        return f"{self.name}#{id(self)}"
+
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        start = time.perf_counter()
+        self.calls.append(messages)
+        if self._fn is not None:
+            item = self._fn(messages, config)
+        elif self._by_prompt and (key := _prompt_key(messages)) in self._by_prompt:
+            item = self._by_prompt[key]
+        else:
+            item = self._take()
+        return _to_output(item, self.name, messages, time.perf_counter() - start)
+
+    def _take(self) -> ScriptItem:
+        if not self._outputs:
+            raise ScriptExhaustedError("holds no outputs for this prompt", model=self.name)
+        if self._next >= len(self._outputs):
+            if not self._cycle:
+                raise ScriptExhaustedError(
+                    f"script exhausted: asked for output #{self._next + 1} but it holds {len(self._outputs)}",
+                    model=self.name,
+                )
+            self._next = 0
+        item = self._outputs[self._next]
+        self._next += 1
+        return item
+
+    def _load_replay(self, path: Path) -> None:
+        if not path.is_file():
+            raise ModelConfigError(f"replay file not found: {path}", model=self.name)
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                item = row["output"] if "output" in row else row["text"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise ModelConfigError(
+                    f"{path}:{lineno}: expected a JSON object with 'output' or 'text' ({err})", model=self.name
+                ) from None
+            if "messages" in row:
+                msgs = [ChatMessage.model_validate(m) for m in row["messages"]]
+                self._by_prompt[_prompt_key(msgs)] = item
+            else:
+                self._outputs.append(item)
+
+
+def _prompt_key(messages: list[ChatMessage]) -> str:
+    return json.dumps([[m.role, m.content] for m in messages])
+
+
+def _import_fn(path: str, name: str) -> ScriptFn:
+    module, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ModelConfigError(f"scripted/{name}: cannot import fn {path!r} ({err})") from None
+
+
+def _to_output(item: ScriptItem, name: str, messages: list[ChatMessage], latency: float) -> ModelOutput:
+    if isinstance(item, ModelOutput):
+        return item.model_copy(update={"model": item.model or name, "latency": latency})
+    if isinstance(item, dict):
+        out = ModelOutput.model_validate({"model": name, "finish_reason": "stop", **item})
+        out.latency = latency
+        return out
+    prompt_words = sum(len(m.content.split()) for m in messages)
+    return ModelOutput(
+        text=item,
+        model=name,
+        usage=Usage(input_tokens=prompt_words, output_tokens=len(item.split())),
+        latency=latency,
+        finish_reason="stop",
+    )

@@ -1,0 +1,109 @@
+"""Core value types shared by every layer: chat messages, generation settings, model outputs, questions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Role = Literal["system", "user", "assistant"]
+
+
+class ChatMessage(BaseModel):
+    """One message of a chat prompt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class GenerateConfig(BaseModel):
+    """How to sample. `extra` passes provider-specific options through untouched (e.g. vLLM `guided_choice`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=256, ge=1)
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    logprobs: bool = False
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _top_implies_logprobs(self) -> GenerateConfig:
+        if self.top_logprobs and not self.logprobs:
+            object.__setattr__(self, "logprobs", True)
+        return self
+
+
+class TopLogprob(BaseModel):
+    """One alternative token at a position, with its log probability."""
+
+    token: str
+    logprob: float
+
+
+class TokenLogprob(BaseModel):
+    """The sampled token at one position, its log probability and the top alternatives there."""
+
+    token: str
+    logprob: float
+    top: list[TopLogprob] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    """Token counts of one call."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class ModelOutput(BaseModel):
+    """What a model call returned. `latency` is seconds of wall time; `cached` is true when no backend was asked."""
+
+    text: str
+    model: str = ""
+    logprobs: list[TokenLogprob] | None = None
+    usage: Usage = Field(default_factory=Usage)
+    latency: float = 0.0
+    finish_reason: str | None = None
+    cached: bool = False
+
+
+class Source(BaseModel):
+    """Where a question came from (Kirk et al.: record who defined "correct")."""
+
+    dataset: str
+    split: str | None = None
+    licence: str | None = None
+    package: str | None = None
+    version: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+
+
+class Question(BaseModel):
+    """A task item with ground truth. `context` is the hidden material experts see and judges never do."""
+
+    id: str
+    text: str
+    choices: list[str] = Field(default_factory=list)
+    answer: int | None = None
+    context: str | None = None
+    source: Source | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _answer_in_range(self) -> Question:
+        if self.choices:
+            if self.answer is None:
+                raise ValueError("answer: required when choices are given")
+            if not 0 <= self.answer < len(self.choices):
+                raise ValueError(f"answer: {self.answer} is out of range for {len(self.choices)} choices")
+        return self
