@@ -72,7 +72,9 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"finish:      {out.finish_reason}")
         print(f"latency:     {out.latency:.3f} s")
         print(f"tokens:      {out.usage.input_tokens} in, {out.usage.output_tokens} out ({speed:.1f} tok/s)")
-        print(f"logprobs:    {'yes' if has_lp else 'no'}" + (f" ({len(out.logprobs or [])} positions)" if has_lp else ""))
+        print(
+            f"logprobs:    {'yes' if has_lp else 'no'}" + (f" ({len(out.logprobs or [])} positions)" if has_lp else "")
+        )
         return 0
 
     return asyncio.run(check())

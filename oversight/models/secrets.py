@@ -37,7 +37,7 @@ def resolve_api_key(provider: str, env_var: str, explicit: str | SecretStr | Non
         if keys.get(provider):
             return SecretStr(str(keys[provider]))
     raise ModelConfigError(
-        f"no API key for {provider}: set ${env_var} or add `{provider} = \"...\"` under [keys] in {path}"
+        f'no API key for {provider}: set ${env_var} or add `{provider} = "..."` under [keys] in {path}'
     )
 
 
