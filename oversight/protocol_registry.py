@@ -47,3 +47,11 @@ def get_protocol(name: str) -> ProtocolEntry:
     if not isinstance(entry, ProtocolEntry):
         raise TypeError(f"{target} is not a ProtocolEntry")
     return entry
+
+
+# Built-in protocols (the `protocols` package). Listed here as strings so nothing is imported until used.
+PROTOCOLS.update(
+    {
+        "direct": "protocols.direct:DIRECT",
+    }
+)
