@@ -19,7 +19,8 @@ ScriptFn = Callable[[list[ChatMessage], GenerateConfig], ScriptItem]
 class ScriptedProvider(Provider):
     """Exactly one of `outputs` (played in order; `cycle=True` repeats), `fn` (a callable or a `"module:attr"`
     import path, usable from spec files) or `replay` (a JSONL file: lines with `messages` + `output` are
-    matched by prompt, lines with only `output`/`text` are played in order).
+    matched by prompt, lines with only `output`/`text` are played in order). `record_calls=True` keeps every
+    prompt in `.calls` for inspection.
     """
 
     provider = "scripted"
@@ -32,6 +33,7 @@ class ScriptedProvider(Provider):
         fn: ScriptFn | str | None = None,
         replay: str | Path | None = None,
         cycle: bool = False,
+        record_calls: bool = False,
         endpoint: str | None = None,
     ) -> None:
         super().__init__(name, endpoint or f"scripted/{name}")
@@ -45,7 +47,8 @@ class ScriptedProvider(Provider):
             self._load_replay(Path(replay))
         self._cycle = cycle
         self._next = 0
-        self.calls: list[list[ChatMessage]] = []
+        # Opt-in: keeping every prompt would grow without bound over long runs.
+        self.calls: list[list[ChatMessage]] | None = [] if record_calls else None
 
     def cache_identity(self) -> str:
         # Scripts are not stable across runs in general; never share cache entries between scripted models.
@@ -53,7 +56,8 @@ class ScriptedProvider(Provider):
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         start = time.perf_counter()
-        self.calls.append(messages)
+        if self.calls is not None:
+            self.calls.append(messages)
         if self._fn is not None:
             item = self._fn(messages, config)
         elif self._by_prompt and (key := _prompt_key(messages)) in self._by_prompt:
