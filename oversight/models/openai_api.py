@@ -1,0 +1,161 @@
+"""`openai/<model>`: the Chat Completions API through the official `openai` SDK (also the base of OpenAI-compatible
+servers such as vLLM: subclass and override the class attributes or `_request_kwargs` / `_to_output`).
+
+The SDK's own retries are off (`max_retries=0`): retries live once, in `oversight.models.retry`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import httpx2
+import openai
+from pydantic import SecretStr, ValidationError
+
+from oversight.models.base import MalformedResponseError, ModelError, Provider
+from oversight.models.http_errors import from_sdk_error, malformed
+from oversight.models.secrets import resolve_api_key
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, TokenLogprob, TopLogprob, Usage
+
+#: What reading a 2xx body's fields can raise when the body is not what the API promises.
+PARSE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError, ValidationError)
+
+
+class OpenAIProvider(Provider):
+    """Chat Completions over `AsyncOpenAI`. The base URL is `base_url`, else `$OPENAI_BASE_URL`, else OpenAI's;
+    the key is `api_key`, else `$OPENAI_API_KEY`, else `[keys].openai` in the config file.
+
+    `endpoint` (what the concurrency limit is shared by) defaults to the base URL; `http_client` is an optional
+    `httpx2.AsyncClient` (proxies, custom TLS). `extra_headers` are sent with every request.
+    """
+
+    provider = "openai"
+    api_key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+    default_base_url = "https://api.openai.com/v1"
+    #: Name of the output-length parameter (`max_tokens` is deprecated by OpenAI; servers may differ).
+    max_tokens_param = "max_completion_tokens"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | SecretStr | None = None,
+        timeout: float = 120.0,
+        organization: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        url = (base_url or os.environ.get(self.base_url_env) or self.default_base_url).rstrip("/")
+        super().__init__(model, endpoint or url)
+        self.base_url = url
+        self.timeout = timeout
+        self._api_key = self._resolve_api_key(api_key)
+        self._client = openai.AsyncOpenAI(
+            api_key=self._api_key.get_secret_value(),
+            base_url=url,
+            organization=organization,
+            timeout=timeout,
+            max_retries=0,
+            default_headers=extra_headers,
+            http_client=http_client,
+        )
+
+    def _resolve_api_key(self, explicit: str | SecretStr | None) -> SecretStr:
+        """The key to send; subclasses for servers that need none may return a placeholder instead of raising."""
+        return resolve_api_key(self.provider, self.api_key_env, explicit)
+
+    def cache_identity(self) -> str:
+        # The same model name behind a different server is not necessarily the same model.
+        return self.name if self.base_url == self.default_base_url else f"{self.name}@{self.base_url}"
+
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        kwargs = self._request_kwargs(messages, config)
+        error: ModelError | None = None
+        start = time.perf_counter()
+        try:
+            response = await self._client.chat.completions.create(**kwargs)
+        except openai.OpenAIError as err:
+            error = from_sdk_error(err, openai, model=self.name, endpoint=self.endpoint, secrets=(self._api_key,))
+        except ValueError:  # a 2xx body that is not JSON (json.JSONDecodeError)
+            error = malformed(self.name, "body is not valid JSON")
+        latency = time.perf_counter() - start
+        if error is None:
+            try:
+                return self._to_output(response, latency)
+            except MalformedResponseError as err:
+                error = err
+            except PARSE_ERRORS as err:
+                error = malformed(self.name, f"{type(err).__name__} while reading the body")
+        raise error  # outside the except blocks: never chained to the SDK error, which carries the request
+
+    def _request_kwargs(self, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
+        """Keyword arguments of `chat.completions.create` for this call. `config.extra` goes into the JSON body."""
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": config.temperature,
+            self.max_tokens_param: config.max_tokens,
+        }
+        if config.seed is not None:
+            kwargs["seed"] = config.seed
+        if config.stop:
+            kwargs["stop"] = list(config.stop)
+        if config.logprobs:
+            kwargs["logprobs"] = True
+            if config.top_logprobs is not None:
+                kwargs["top_logprobs"] = config.top_logprobs
+        if config.extra:
+            kwargs["extra_body"] = dict(config.extra)
+        return kwargs
+
+    def _to_output(self, response: Any, latency: float) -> ModelOutput:
+        """Our output for a `ChatCompletion`; raises `MalformedResponseError` (or an attribute/type error, which
+        `generate` turns into one) when the body lacks what the API promises."""
+        if not isinstance(response, openai.types.chat.ChatCompletion):
+            raise malformed(self.name, f"expected a JSON chat completion, got {type(response).__name__}")
+        choices = response.choices
+        if not isinstance(choices, list) or not choices:
+            raise malformed(self.name, "no choices")
+        choice = choices[0]
+        text = choice.message.content
+        if text is None:
+            text = ""
+        elif not isinstance(text, str):
+            raise malformed(self.name, f"message content is {type(text).__name__}, not a string")
+        usage = response.usage
+        return ModelOutput(
+            text=text,
+            model=self.name,
+            logprobs=_token_logprobs(choice.logprobs),
+            usage=Usage(
+                input_tokens=(usage.prompt_tokens or 0) if usage is not None else 0,
+                output_tokens=(usage.completion_tokens or 0) if usage is not None else 0,
+            ),
+            latency=latency,
+            finish_reason=choice.finish_reason,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, endpoint={self.endpoint!r})"
+
+
+def _token_logprobs(logprobs: Any) -> list[TokenLogprob] | None:
+    """`choice.logprobs.content` as our `TokenLogprob`s; None when the server sent none."""
+    if logprobs is None or logprobs.content is None:
+        return None
+    return [
+        TokenLogprob(
+            token=t.token,
+            logprob=t.logprob,
+            top=[TopLogprob(token=a.token, logprob=a.logprob) for a in (t.top_logprobs or [])],
+        )
+        for t in logprobs.content
+    ]
