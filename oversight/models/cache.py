@@ -12,6 +12,7 @@ from pathlib import Path
 
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
+_BATCH_SECONDS = 0.05
 _SCHEMA = "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, output TEXT NOT NULL, created REAL NOT NULL)"
 
 
@@ -46,6 +47,7 @@ class CallCache:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
+        self._flushing = False
         self._reader = sqlite3.connect(self.path, check_same_thread=False)
         self._reader.execute("PRAGMA journal_mode=WAL")
         self._reader.execute(_SCHEMA)
@@ -73,15 +75,19 @@ class CallCache:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"call cache {self.path} is closed")
+            first = not self._pending
             self._pending[key] = raw
-            self._wake.notify()
+            if first:
+                self._wake.notify()
 
     def flush(self) -> None:
         """Block until every queued write is committed."""
         with self._lock:
+            self._flushing = True
             while self._pending and self._writer.is_alive():
-                self._wake.notify()
+                self._wake.notify_all()
                 self._wake.wait(0.05)
+            self._flushing = False
 
     def close(self) -> None:
         self.flush()
@@ -97,6 +103,7 @@ class CallCache:
     def _write_loop(self) -> None:
         conn = sqlite3.connect(self.path)
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, one sync per batch
         try:
             while True:
                 with self._lock:
@@ -104,6 +111,9 @@ class CallCache:
                         self._wake.wait()
                     if not self._pending and self._closed:
                         return
+                    # Let a batch gather instead of waking (and taking the GIL) once per call.
+                    if not self._closed and not self._flushing:
+                        self._wake.wait(_BATCH_SECONDS)
                     batch = list(self._pending.items())
                 conn.executemany(
                     "INSERT OR REPLACE INTO calls (key, output, created) VALUES (?, ?, ?)",
