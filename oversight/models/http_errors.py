@@ -6,14 +6,21 @@ must raise the returned error *outside* the `except` block (or `from None`), nev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
+from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from oversight.models.base import MalformedResponseError, ModelAPIError, ModelError
 from oversight.models.retry import parse_retry_after, status_is_retryable
 from oversight.models.secrets import redact
+from oversight.types import ModelOutput
+
+#: What reading a 2xx body's fields can raise when the body is not what the API promises.
+PARSE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError, ValidationError)
 
 _MAX_DETAIL = 300
 
@@ -84,3 +91,37 @@ def from_sdk_error(
 def malformed(model: str, what: str) -> MalformedResponseError:
     """The error for a 2xx body that is not what the API promises; `what` says what was wrong."""
     return MalformedResponseError(f"malformed response: {what}", model=model)
+
+
+async def call_sdk(
+    send: Callable[[], Awaitable[Any]],
+    to_output: Callable[[Any, float], ModelOutput],
+    *,
+    sdk: ModuleType,
+    sdk_error: type[Exception],
+    model: str,
+    endpoint: str,
+    secrets: tuple[SecretStr | str | None, ...] = (),
+) -> ModelOutput:
+    """`to_output(await send(), latency)`, with every failure turned into our error types.
+
+    `sdk_error` is the SDK's base exception (`openai.OpenAIError`, `anthropic.AnthropicError`). The error is
+    raised outside any `except` block, so it has neither `__cause__` nor `__context__` pointing at the SDK's.
+    """
+    error: ModelError | None = None
+    start = time.perf_counter()
+    try:
+        response = await send()
+    except sdk_error as err:
+        error = from_sdk_error(err, sdk, model=model, endpoint=endpoint, secrets=secrets)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        error = malformed(model, "body is not valid JSON")
+    latency = time.perf_counter() - start
+    if error is None:
+        try:
+            return to_output(response, latency)
+        except MalformedResponseError as err:
+            error = err
+        except PARSE_ERRORS as err:
+            error = malformed(model, f"{type(err).__name__} while reading the body")
+    raise error

@@ -7,20 +7,16 @@ The SDK's own retries are off (`max_retries=0`): retries live once, in `oversigh
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import httpx2
 import openai
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
-from oversight.models.base import MalformedResponseError, ModelError, Provider
-from oversight.models.http_errors import from_sdk_error, malformed
+from oversight.models.base import Provider
+from oversight.models.http_errors import call_sdk, malformed
 from oversight.models.secrets import resolve_api_key
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput, TokenLogprob, TopLogprob, Usage
-
-#: What reading a 2xx body's fields can raise when the body is not what the API promises.
-PARSE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError, ValidationError)
 
 
 class OpenAIProvider(Provider):
@@ -75,23 +71,15 @@ class OpenAIProvider(Provider):
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         kwargs = self._request_kwargs(messages, config)
-        error: ModelError | None = None
-        start = time.perf_counter()
-        try:
-            response = await self._client.chat.completions.create(**kwargs)
-        except openai.OpenAIError as err:
-            error = from_sdk_error(err, openai, model=self.name, endpoint=self.endpoint, secrets=(self._api_key,))
-        except ValueError:  # a 2xx body that is not JSON (json.JSONDecodeError)
-            error = malformed(self.name, "body is not valid JSON")
-        latency = time.perf_counter() - start
-        if error is None:
-            try:
-                return self._to_output(response, latency)
-            except MalformedResponseError as err:
-                error = err
-            except PARSE_ERRORS as err:
-                error = malformed(self.name, f"{type(err).__name__} while reading the body")
-        raise error  # outside the except blocks: never chained to the SDK error, which carries the request
+        return await call_sdk(
+            lambda: self._client.chat.completions.create(**kwargs),
+            self._to_output,
+            sdk=openai,
+            sdk_error=openai.OpenAIError,
+            model=self.name,
+            endpoint=self.endpoint,
+            secrets=(self._api_key,),
+        )
 
     def _request_kwargs(self, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
         """Keyword arguments of `chat.completions.create` for this call. `config.extra` goes into the JSON body."""
@@ -115,7 +103,7 @@ class OpenAIProvider(Provider):
 
     def _to_output(self, response: Any, latency: float) -> ModelOutput:
         """Our output for a `ChatCompletion`; raises `MalformedResponseError` (or an attribute/type error, which
-        `generate` turns into one) when the body lacks what the API promises."""
+        `call_sdk` turns into one) when the body lacks what the API promises."""
         if not isinstance(response, openai.types.chat.ChatCompletion):
             raise malformed(self.name, f"expected a JSON chat completion, got {type(response).__name__}")
         choices = response.choices
