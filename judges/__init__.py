@@ -1,1 +1,7 @@
-"""judges: see README."""
+"""Judges: an LLM judge (logprob or stated probabilities, bounded retries, invalid judgments recorded) and
+programmatic judges for cheap studies and tests. Also importable from `oversight` (`from oversight import LLMJudge`)."""
+
+from judges.base import Judge
+from judges.llm_judge import LLMJudge, read_logprob_answer, read_stated_answer
+
+__all__ = ["Judge", "LLMJudge", "read_logprob_answer", "read_stated_answer"]

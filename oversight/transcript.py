@@ -1,0 +1,301 @@
+"""The running record of one protocol episode: who said what, what each participant may see, and the Episode.
+
+`Transcript.view_for(role)` is the one place visibility is decided: judges never see the hidden context, and a
+protocol can hide a round's turns (simultaneous debate) or filter turns (multi-agent debate). Every turn is
+rendered once, escaped, when it is added, so a view costs one string join, not a copy of the transcript.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from oversight.episode import Episode, Judgment, Turn
+from oversight.quotes import escape, render_speech
+from oversight.types import ChatMessage, ModelOutput, Question
+
+LETTERS = string.ascii_uppercase
+_WORD = re.compile(r"\S+")
+
+
+def is_judge_role(role: str) -> bool:
+    """Judge roles (`judge`, `judge_2`, ...) never see the hidden context."""
+    return role == "judge" or role.startswith("judge_")
+
+
+def display_name(role: str) -> str:
+    """`"debater_a"` -> `"Debater A"`, `"consultant"` -> `"Consultant"`."""
+    return " ".join(part[:1].upper() + part[1:] for part in role.split("_") if part)
+
+
+@dataclass(slots=True)
+class View:
+    """What one participant sees at one moment. Text fields are already escaped and ready for a prompt.
+
+    `order[k]` is the choice index shown under letter `LETTERS[k]`; `answer`/`letter` is the answer this
+    participant is assigned (None for judges and open choices); `task` says what is asked of it now.
+    """
+
+    role: str
+    name: str
+    question: str
+    choices: tuple[str, ...]
+    order: tuple[int, ...]
+    context: str | None
+    transcript: str
+    turns: Sequence[Turn]
+    round: int = 0
+    rounds: int = 1
+    task: str = "argue"
+    answer: int | None = None
+    seed: int = 0
+    word_limit: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def letters(self) -> str:
+        return LETTERS[: len(self.order)]
+
+    @property
+    def letter(self) -> str | None:
+        """The letter of the assigned answer as shown, or None."""
+        return None if self.answer is None else LETTERS[self.order.index(self.answer)]
+
+    def letter_of(self, choice: int) -> str:
+        """The letter `choice` is shown under."""
+        return LETTERS[self.order.index(choice)]
+
+    def choice_of(self, letter: str) -> int:
+        """The choice index shown under `letter`; raises ValueError for letters not shown."""
+        k = LETTERS.index(letter)
+        if k >= len(self.order):
+            raise ValueError(f"letter {letter!r} not shown")
+        return self.order[k]
+
+    @property
+    def choices_text(self) -> str:
+        """`"A: ...\\nB: ..."` in the order shown."""
+        return "\n".join(f"{LETTERS[k]}: {c}" for k, c in enumerate(self.choices))
+
+    @property
+    def answer_text(self) -> str:
+        """The assigned answer's text as shown ("" when none)."""
+        return "" if self.answer is None else self.choices[self.order.index(self.answer)]
+
+
+@dataclass(slots=True)
+class Verdict:
+    """A judge's decision plus the turns that recorded each attempt (what it saw and said)."""
+
+    judgment: Judgment
+    turns: list[Turn] = field(default_factory=list)
+
+
+class Transcript:
+    """Turns of one episode, with their escaped renderings, and the rules of who sees what."""
+
+    def __init__(
+        self,
+        question: Question,
+        *,
+        protocol: str,
+        config: BaseModel | Mapping[str, Any],
+        seed: int = 0,
+        order: Sequence[int] | None = None,
+        context_roles: Iterable[str] = (),
+        roles: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
+        rounds: int = 1,
+    ) -> None:
+        context_roles = frozenset(context_roles)
+        if any(is_judge_role(r) for r in context_roles):
+            raise ValueError("a judge role may not see the hidden context")
+        self.question = question
+        self.protocol = protocol
+        self.config = config
+        self.seed = seed
+        self.order = tuple(order) if order is not None else tuple(range(len(question.choices)))
+        self.context_roles = context_roles
+        self.roles = dict(roles or {})
+        self.names = dict(names or {})
+        self.rounds = rounds
+        self.turns: list[Turn] = []
+        self._blocks: list[str | None] = []  # rendered turn, or None for turns nobody is shown
+        self._started = time.perf_counter()
+        # Shared by every view: rendered once.
+        self._question_text = escape(question.text)
+        self._choices = tuple(escape(question.choices[i]) for i in self.order)
+        self._context = escape(question.context) if question.context else None
+
+    @classmethod
+    def start(
+        cls, question: Question, *, protocol: str, config: BaseModel | Mapping[str, Any], **kw: Any
+    ) -> Transcript:
+        """A new, empty transcript (see the constructor for keywords)."""
+        return cls(question, protocol=protocol, config=config, **kw)
+
+    def name_of(self, role: str) -> str:
+        """The speaker name shown for `role`."""
+        name = self.names.get(role)
+        if name is None:
+            name = self.names[role] = display_name(role)
+        return name
+
+    def add(self, *turns: Turn, visible: bool = True) -> None:
+        """Append turns (in order). `visible=False` records a turn no participant is shown (e.g. a judge's
+        decision attempts)."""
+        for turn in turns:
+            self.turns.append(turn)
+            self._blocks.append(self._render(turn) if visible else None)
+
+    def _render(self, turn: Turn) -> str:
+        # Only this line writes a speaker header; agent text inside is escaped, so it cannot close or open one.
+        kind = "" if turn.kind == "speech" else f' kind="{escape(turn.kind)}"'
+        to = turn.meta.get("to")
+        to_attr = f' to="{escape(self.name_of(to))}"' if isinstance(to, str) else ""
+        body = render_speech(turn.content, turn.quotes)
+        return f'<turn speaker="{self.name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'
+
+    def view_for(
+        self,
+        role: str,
+        *,
+        task: str = "argue",
+        answer: int | None = None,
+        round: int = 0,
+        hide_round: int | None = None,
+        include: Callable[[Turn], bool] | None = None,
+        word_limit: int | None = None,
+        **extra: Any,
+    ) -> View:
+        """What `role` sees now. Judges never get the context; only `context_roles` do.
+
+        `hide_round=r` hides other speakers' turns of round r (simultaneous speeches); `include` filters turns.
+        """
+        if hide_round is None and include is None:
+            blocks = [b for b in self._blocks if b is not None]
+            turns: Sequence[Turn] = [t for t, b in zip(self.turns, self._blocks, strict=True) if b is not None]
+        else:
+            blocks, turns = [], []
+            for t, b in zip(self.turns, self._blocks, strict=True):
+                if b is None or (hide_round is not None and t.round == hide_round and t.role != role):
+                    continue
+                if include is not None and not include(t):
+                    continue
+                blocks.append(b)
+                turns.append(t)
+        sees_context = role in self.context_roles and not is_judge_role(role)
+        return View(
+            role=role,
+            name=self.name_of(role),
+            question=self._question_text,
+            choices=self._choices,
+            order=self.order,
+            context=self._context if sees_context else None,
+            transcript="\n\n".join(blocks),
+            turns=turns,
+            round=round,
+            rounds=self.rounds,
+            task=task,
+            answer=answer,
+            seed=self.seed,
+            word_limit=word_limit,
+            extra=extra,
+        )
+
+    def close(self, *verdicts: Verdict | Judgment, meta: Mapping[str, Any] | None = None) -> Episode:
+        """The Episode: all turns (verdict attempts included, unseen), judgments in order, the last one final.
+
+        `correct` is None when the final judgment is invalid or the question has no gold answer.
+        """
+        judgments: list[Judgment] = []
+        for v in verdicts:
+            if isinstance(v, Verdict):
+                self.add(*v.turns, visible=False)
+                judgments.append(v.judgment)
+            else:
+                judgments.append(v)
+        q = self.question
+        gold_source = ""
+        if q.source is not None:
+            gold_source = q.source.dataset + (f"@{q.source.version}" if q.source.version else "")
+        for j in judgments:
+            if not j.provenance.gold_source:
+                j.provenance.gold_source = gold_source
+        final = judgments[-1] if judgments else None
+        correct = None
+        if final is not None and final.valid and final.choice is not None and q.answer is not None:
+            correct = final.choice == q.answer
+        cfg = self.config.model_dump(mode="json") if isinstance(self.config, BaseModel) else dict(self.config)
+        return Episode.model_construct(
+            id="",
+            experiment="",
+            question_id=q.id,
+            protocol=self.protocol,
+            protocol_config=cfg,
+            roles=dict(self.roles),
+            judge="",
+            seed=self.seed,
+            gold=q.answer,
+            choices=list(q.choices),
+            turns=self.turns,
+            judgments=judgments,
+            correct=correct,
+            tokens=sum(t.usage.input_tokens + t.usage.output_tokens for t in self.turns),
+            cost=0.0,
+            timings={"wall": time.perf_counter() - self._started},
+            error=None,
+            error_type=None,
+            meta={"order_shown": list(self.order), **(meta or {})},
+        )
+
+
+def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
+    """`text` cut after its `limit`-th word (whitespace kept as written) and its original word count."""
+    if limit is None:
+        return text, -1
+    n = 0
+    for m in _WORD.finditer(text):
+        n += 1
+        if n == limit:
+            end = m.end()
+            total = limit + sum(1 for _ in _WORD.finditer(text, end))
+            return (text[:end], total) if total > limit else (text, total)
+    return text, n
+
+
+def limit_words(turn: Turn, limit: int | None) -> Turn:
+    """Enforce a per-turn word limit in place: over-long content is cut, `truncated` set, `meta["words"]` keeps
+    the original count. Returns the same turn."""
+    if limit is None:
+        return turn
+    text, words = truncate_words(turn.content, limit)
+    if words > limit:
+        turn.content = text
+        turn.truncated = True
+        turn.meta["words"] = words
+    return turn
+
+
+def model_turn(
+    role: str, out: ModelOutput, seen: list[ChatMessage], *, kind: str = "speech", round: int = 0, **meta: Any
+) -> Turn:
+    """A Turn recording a model call: what was sent, what came back, usage and latency (no validation pass)."""
+    return Turn.model_construct(
+        role=role,
+        content=out.text.strip(),
+        kind=kind,
+        round=round,
+        seen=seen,
+        model=out.model or None,
+        usage=out.usage,
+        latency=out.latency,
+        cached=out.cached,
+        meta=meta,
+    )

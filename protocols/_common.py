@@ -1,0 +1,63 @@
+"""Helpers every protocol shares: the two-answer form, deterministic counterbalancing, role bookkeeping."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from oversight.models.base import Model
+from oversight.types import Question
+
+
+def balance_bits(question_id: str, seed: int) -> int:
+    """64 pseudo-random bits from (question id, seed): each bit is one counterbalanced factor (which side a
+    consultant argues, which answer is shown first, who speaks first). Balanced over many questions and exactly
+    reproducible on resume."""
+    digest = hashlib.sha256(f"{question_id}\0{seed}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any] | None]:
+    """`question` reduced to exactly two choices (the correct one and a seeded distractor), keeping its id.
+
+    Uses the tasks layer's `two_answer` when it is available. Returns the question unchanged (and None) when it
+    already has two choices; otherwise the mapping back to the original choices as the second item. Raises
+    ValueError when no two-answer form exists (e.g. a free-form question without a distractor rule).
+    """
+    if len(question.choices) == 2:
+        return question, None
+    try:
+        from oversight.tasks.two_answer import two_answer
+    except ImportError:  # the tasks layer is optional for protocol users
+        two_answer = None
+    if two_answer is not None:
+        reduced = two_answer(question, seed)
+        info = reduced.meta.get("two_answer")
+        return reduced.model_copy(update={"id": question.id}), info
+    if len(question.choices) < 2 or question.answer is None:
+        raise ValueError(f"{question.id}: needs at least two choices for a two-answer protocol")
+    rng = random.Random(f"{seed}:{question.id}")
+    distractor = rng.choice([i for i in range(len(question.choices)) if i != question.answer])
+    pair = [question.answer, distractor]
+    info = {"from": question.id, "original_choices": pair, "rule": "random", "seed": seed}
+    reduced = question.model_copy(
+        update={
+            "choices": [question.choices[i] for i in pair],
+            "answer": 0,
+            "meta": {**question.meta, "two_answer": info},
+        }
+    )
+    return reduced, info
+
+
+def shown_order(question: Question, correct_first: bool) -> tuple[int, ...]:
+    """The order the two choices are shown in: the correct one first or second."""
+    gold = question.answer if question.answer is not None else 0
+    return (gold, 1 - gold) if correct_first else (1 - gold, gold)
+
+
+def model_names(models_by_role: Mapping[str, Model]) -> dict[str, str]:
+    """role -> model name, as recorded in the Episode."""
+    return {role: m.name for role, m in models_by_role.items()}
