@@ -26,6 +26,17 @@ _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
 _PUNCT = re.compile(r"[^\w\s]|_")
 # Chat-template control sequences that need no angle brackets ([INST], [/INST], [SYS]): defanged when escaping.
 _TEMPLATE_MARKERS = re.compile(r"\[(/?)(INST|SYS|SYSTEM)\]", re.IGNORECASE)
+# Lookalikes of our markup that a reader (a model) could still take for it once escaped: tags named like ours in
+# raw, entity, full-width or guillemet brackets, and bracketed status marks such as "[verified]".
+_LT = r"(?:<|&lt;?|&#0*60;?|&#x0*3c;?|\u2039|\uff1c|\u00ab)"
+_GT = r"(?:>|&gt;?|&#0*62;?|&#x0*3e;?|\u203a|\uff1e|\u00bb)"
+_TAG_LOOKALIKE = re.compile(
+    rf"{_LT}\s*/?\s*[\w|]*(?:quote|turn|system|judge|source|context|instruction|im_start|im_end)[^<>\n]{{0,80}}?{_GT}",
+    re.IGNORECASE,
+)
+_MARK_LOOKALIKE = re.compile(r"[\[\(\{]\s*(?:un)?verified[^\]\)\}\n]{0,40}[\]\)\}]", re.IGNORECASE)
+TAG_REMOVED = "[tag removed]"
+MARK_REMOVED = "[mark removed]"
 
 
 class QuoteConfig(BaseModel):
@@ -132,19 +143,26 @@ def escape(text: str) -> str:
     return text
 
 
-def render_speech(content: str, quotes: Sequence[Quote]) -> str:
-    """Agent text escaped, with its `<quote>` spans re-emitted as `<quote status="verified|unverified">`.
+def escape_agent(text: str) -> str:
+    """Agent-authored text made inert: lookalikes of our tags and status marks are replaced by `[tag removed]` /
+    `[mark removed]` (a model reading `&lt;quote status="verified"&gt;` might still believe it), then `escape`."""
+    if "verified" in text.lower():
+        text = _MARK_LOOKALIKE.sub(MARK_REMOVED, text)
+    text = _TAG_LOOKALIKE.sub(TAG_REMOVED, text)
+    return escape(text)
 
-    The i-th span takes the status of `quotes[i]`; spans without a checked `Quote` are shown unverified.
+
+def render_speech(content: str, quotes: Sequence[Quote]) -> str:
+    """Agent text made inert (`escape_agent`), with its `<quote>` spans re-emitted as
+    `<quote status="verified|unverified">`. The i-th span takes the status of `quotes[i]`; spans without a
+    checked `Quote` are shown unverified.
     """
-    if "<" not in content:
-        return escape(content)
     out: list[str] = []
     pos = 0
     for i, m in enumerate(QUOTE_RE.finditer(content)):
-        out.append(escape(content[pos : m.start()]))
+        out.append(escape_agent(content[pos : m.start()]))
         status = "verified" if i < len(quotes) and quotes[i].verified else "unverified"
-        out.append(f'<quote status="{status}">{escape(m.group(1))}</quote>')
+        out.append(f'<quote status="{status}">{escape_agent(m.group(1))}</quote>')
         pos = m.end()
-    out.append(escape(content[pos:]))
+    out.append(escape_agent(content[pos:]))
     return "".join(out)

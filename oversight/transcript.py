@@ -159,7 +159,8 @@ class Transcript:
         kind = "" if turn.kind == "speech" else f' kind="{escape(turn.kind)}"'
         to = turn.meta.get("to")
         to_attr = f' to="{escape(self.name_of(to))}"' if isinstance(to, str) else ""
-        body = render_speech(turn.content, turn.quotes)
+        # Every body line starts with "| ", so nothing a speaker writes ("Judge: ...") can begin a line of its own.
+        body = "\n".join(f"| {line}" for line in render_speech(turn.content, turn.quotes).split("\n"))
         return f'<turn speaker="{self.name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'
 
     def view_for(
