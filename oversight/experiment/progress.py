@@ -1,0 +1,164 @@
+"""Progress reporting: a Rich bar on a terminal, a periodic one-line status otherwise (readable CI logs)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import IO, Any
+
+from oversight.episode import Episode
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the progress display shows; the runner updates it per finished episode."""
+
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    scored: int = 0
+    correct: int = 0
+    errors: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    cache_hits: int = 0
+    calls: int = 0
+
+    def add(self, ep: Episode) -> None:
+        """Count one finished episode."""
+        self.done += 1
+        self.tokens += ep.tokens
+        self.cost += ep.cost
+        if ep.error is not None:
+            self.errors += 1
+        elif ep.gold is not None:
+            self.scored += 1
+            self.correct += bool(ep.correct)
+
+    def status(self) -> str:
+        """A one-line status: done/total, accuracy, tokens, cost, cache hits, errors."""
+        acc = f"{self.correct / self.scored:.1%}" if self.scored else "-"
+        hit_rate = f"{self.cache_hits}/{self.calls}" if self.calls else "0"
+        return (
+            f"{self.done + self.skipped}/{self.total} episodes | acc {acc} | {self.tokens:,} tok | "
+            f"${self.cost:.4f} | cache {hit_rate} | errors {self.errors}"
+        )
+
+
+class Progress:
+    """No-op base: `start`, `update` (after each episode) and `stop`."""
+
+    def __init__(self, counters: Counters) -> None:
+        self.counters = counters
+
+    def start(self) -> None:
+        """Begin displaying."""
+
+    def update(self) -> None:
+        """Refresh after an episode finished (cheap; implementations rate-limit themselves)."""
+
+    def stop(self) -> None:
+        """Finish displaying; safe to call twice."""
+
+
+class LineProgress(Progress):
+    """Prints `status()` every `interval` seconds and once at the end."""
+
+    def __init__(self, counters: Counters, *, interval: float = 10.0, stream: IO[str] | None = None) -> None:
+        super().__init__(counters)
+        self.interval = interval
+        self.stream = stream or sys.stdout
+        self._t0 = self._last = time.monotonic()
+        self._stopped = False
+
+    def start(self) -> None:
+        self._t0 = self._last = time.monotonic()
+
+    def update(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self._print(now)
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._print(time.monotonic())
+
+    def _print(self, now: float) -> None:
+        c = self.counters
+        elapsed = now - self._t0
+        remaining = c.total - c.done - c.skipped
+        eta = f"{remaining * elapsed / c.done:.0f}s" if c.done and remaining > 0 else "-"
+        print(f"[{elapsed:6.1f}s] {c.status()} | eta {eta}", file=self.stream, flush=True)
+
+
+class RichProgress(Progress):
+    """A Rich progress bar with accuracy, tokens, cost, cache hits, errors and ETA columns."""
+
+    def __init__(self, counters: Counters, *, description: str = "episodes") -> None:
+        super().__init__(counters)
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichBar
+
+        self._bar = RichBar(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("acc {task.fields[acc]}"),
+            TextColumn("{task.fields[tokens]} tok"),
+            TextColumn("${task.fields[cost]}"),
+            TextColumn("cache {task.fields[cache]}"),
+            TextColumn("[red]err {task.fields[errors]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            refresh_per_second=5,
+            transient=False,
+        )
+        self._task: Any = None
+        self._description = description
+        self._last = 0.0
+
+    def start(self) -> None:
+        c = self.counters
+        self._bar.start()
+        self._task = self._bar.add_task(self._description, total=c.total, completed=c.skipped, **self._fields())
+
+    def update(self) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1:  # Rich redraws on its own timer; don't pay for updates it won't show
+            return
+        self._last = now
+        self._push()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._push()
+            self._bar.stop()
+            self._task = None
+
+    def _push(self) -> None:
+        c = self.counters
+        self._bar.update(self._task, completed=c.done + c.skipped, **self._fields())
+
+    def _fields(self) -> dict[str, str]:
+        c = self.counters
+        return {
+            "acc": f"{c.correct / c.scored:.1%}" if c.scored else "-",
+            "tokens": f"{c.tokens:,}",
+            "cost": f"{c.cost:.4f}",
+            "cache": f"{c.cache_hits}/{c.calls}",
+            "errors": str(c.errors),
+        }
+
+
+def make_progress(counters: Counters, mode: str | bool | None = None, *, interval: float = 10.0) -> Progress:
+    """`mode`: None/"auto" -> Rich on a TTY, else periodic lines; "rich"; "lines"; False/"off" -> nothing."""
+    if mode is False or mode == "off":
+        return Progress(counters)
+    if mode in (None, True, "auto"):
+        mode = "rich" if sys.stdout.isatty() else "lines"
+    if mode == "rich":
+        return RichProgress(counters)
+    return LineProgress(counters, interval=interval)
