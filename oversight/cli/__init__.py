@@ -12,6 +12,7 @@ from oversight.cli.errors import CLIError
 #: modules whose `register(subparsers)` adds a sub-command; imported lazily by name so a broken optional
 #: backend never breaks unrelated commands.
 COMMAND_MODULES = ["oversight.cli.models_cmd"]
+COMMAND_MODULES += ["oversight.cli.run_cmd", "oversight.cli.show_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,7 @@ class ScriptedProvider(Provider):
         if sum(given) > 1:
             raise ModelConfigError(f"scripted/{name}: give only one of outputs, fn, replay")
         self._fn: ScriptFn | None = _import_fn(fn, name) if isinstance(fn, str) else fn
+        self._fn_path = fn if isinstance(fn, str) else None
         self._outputs: list[ScriptItem] = list(outputs or [])
         self._by_prompt: dict[str, ScriptItem] = {}
         if replay is not None:
@@ -51,7 +52,13 @@ class ScriptedProvider(Provider):
         self.calls: list[list[ChatMessage]] | None = [] if record_calls else None
 
     def cache_identity(self) -> str:
-        # Scripts are not stable across runs in general; never share cache entries between scripted models.
+        """Unique per instance: scripts are not stable across runs in general, so they never share cache entries.
+
+        Exception: a `fn` given by import path (`"module:attr"`) is by contract a pure function of (messages,
+        config), so its identity is the path and its outputs are cached across runs (what resume relies on).
+        """
+        if self._fn_path is not None:
+            return f"{self.name}#fn={self._fn_path}"
         return f"{self.name}#{id(self)}"
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:

@@ -1,0 +1,131 @@
+"""`oversight run SPEC` and `oversight resume RUN_DIR`: run an experiment, or finish an interrupted run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from oversight.cli.errors import CLIError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="run an experiment spec (TOML/YAML/JSON) into runs/<name>/<run-id>/",
+        description="Expand SPEC into episodes, run them concurrently and stream them to the run directory.",
+    )
+    run.add_argument("spec", help="experiment spec file (.toml, .yaml, .json), e.g. examples/quick.toml")
+    run.add_argument("--resume", metavar="RUN_DIR", help="continue this run: finished episodes are skipped")
+    run.add_argument("--output-dir", metavar="DIR", help="root of run directories (default: the spec's output_dir)")
+    run.add_argument("--run-id", metavar="ID", help="name of the new run directory (default: timestamp)")
+    _common_options(run)
+    run.set_defaults(func=cmd_run)
+
+    resume = subparsers.add_parser(
+        "resume",
+        help="finish an interrupted run from its recorded spec",
+        description="Re-run RUN_DIR's recorded spec, skipping finished episodes (cached calls cost nothing).",
+    )
+    resume.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, runs/<experiment>/<run-id>")
+    _common_options(resume)
+    resume.set_defaults(func=cmd_resume)
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="resume even if the spec changes episode ids")
+    parser.add_argument("--fail-fast", action="store_true", help="stop at the first episode error (with traceback)")
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--no-cache", action="store_true", help="do not use the call cache")
+    cache.add_argument("--cache", metavar="PATH", help="call cache SQLite file (default: spec, else user cache)")
+    parser.add_argument(
+        "--progress",
+        choices=["auto", "rich", "lines", "off"],
+        default="auto",
+        help="progress display: a Rich bar on a terminal, periodic status lines otherwise (default: auto)",
+    )
+    parser.add_argument(
+        "--status-every", type=float, default=10.0, metavar="SECONDS", help="interval of status lines (default: 10)"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run (or, with --resume, continue) the spec; returns 0, or 130 after Ctrl-C."""
+    from oversight.experiment.spec import Experiment, SpecError
+
+    try:
+        spec = Experiment.from_file(args.spec)
+    except SpecError as err:
+        raise CLIError(_spec_message(err), exit_code=2) from None
+    return _execute(spec, args, resume=args.resume, output_dir=args.output_dir, run_id=args.run_id)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Resume RUN_DIR from its `spec.json`; returns 0, or 130 after Ctrl-C."""
+    from oversight.experiment.runner import resume_spec
+    from oversight.experiment.spec import SpecError
+    from oversight.store import StoreError
+
+    try:
+        spec = resume_spec(args.run_dir)
+    except StoreError as err:
+        raise CLIError(str(err), exit_code=2) from None
+    except SpecError as err:
+        raise CLIError(_spec_message(err), exit_code=2) from None
+    return _execute(spec, args, resume=args.run_dir, output_dir=None, run_id=None)
+
+
+def _execute(
+    spec: object, args: argparse.Namespace, *, resume: str | None, output_dir: str | None, run_id: str | None
+) -> int:
+    from oversight.cli.show_cmd import print_results
+    from oversight.experiment.runner import run_experiment
+    from oversight.experiment.spec import SpecError
+    from oversight.store import StoreError
+
+    if resume is not None and not Path(resume).is_dir():
+        raise CLIError(f"{resume}: no such run directory", exit_code=2)
+    cache: bool | str | None = False if args.no_cache else args.cache
+    try:
+        result = run_experiment(
+            spec,  # type: ignore[arg-type]
+            resume=resume,
+            force=args.force,
+            fail_fast=args.fail_fast,
+            cache=cache,
+            output_dir=output_dir,
+            run_id=run_id,
+            progress=args.progress,
+            progress_interval=args.status_every,
+        )
+    except SpecError as err:
+        raise CLIError(_spec_message(err), exit_code=2) from None
+    except StoreError as err:
+        raise CLIError(str(err), exit_code=2) from None
+    except KeyboardInterrupt:
+        print("oversight: interrupted; finished episodes are saved. Continue with: oversight resume <run dir>")
+        return 130
+    except Exception as err:
+        if args.fail_fast:
+            traceback.print_exc()
+            raise CLIError(f"--fail-fast: {type(err).__name__}: {err}") from None
+        raise
+    summary = result.summary
+    print_results(summary.get("results", []), title=f"{spec.name}  ({result.run_dir})")  # type: ignore[attr-defined]
+    eps = summary.get("episodes", {})
+    print(
+        f"{result.status}: {eps.get('finished', 0)}/{result.total} episodes finished "
+        f"({result.done} this session, {result.skipped} already done, {eps.get('errors', 0)} errors)"
+    )
+    stopped = summary.get("budget", {}).get("stopped")
+    if stopped:
+        print(f"budget: stopped starting episodes: {stopped}. Raise the cap and `oversight resume {result.run_dir}`.")
+    print(f"run: {result.run_dir}")
+    sys.stdout.flush()
+    return 0
+
+
+def _spec_message(err: Exception) -> str:
+    lines = str(err).splitlines()
+    return lines[0] if len(lines) == 1 else "invalid spec:\n  " + "\n  ".join(lines)
