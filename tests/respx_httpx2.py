@@ -42,3 +42,20 @@ def http_mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.Router]:
     router = respx.Router(assert_all_called=False, assert_all_mocked=True)
     monkeypatch.setattr(httpx2.AsyncHTTPTransport, "handle_async_request", _bridge(router))
     yield router
+
+
+@pytest.fixture
+def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits `ManagedModel`'s retry loop asked for, in order; the loop does not actually sleep."""
+    from oversight.models import managed, retry
+
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    def with_fake_sleep(call, policy, **kwargs):
+        return retry.call_with_retries(call, policy, sleep=fake_sleep, **kwargs)
+
+    monkeypatch.setattr(managed, "call_with_retries", with_fake_sleep)
+    return waits

@@ -1,6 +1,10 @@
 """`anthropic/<model>`: the Messages API through the official `anthropic` SDK (`AsyncAnthropic`, `max_retries=0`:
 retries live once, in `oversight.models.retry`). Anthropic offers no logprobs and no seed: outputs carry
 `logprobs=None` and a seed only takes part in the cache key.
+
+`temperature` is no longer a keyword of `messages.create` in anthropic>=1 (the API deprecated it: newer models
+reject non-default values), so it travels in the JSON body via `extra_body`; `send_temperature=False` leaves it
+out for models that refuse it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "le
 class AnthropicProvider(Provider):
     """Messages API over `AsyncAnthropic`. The base URL is `base_url`, else `$ANTHROPIC_BASE_URL`, else
     Anthropic's; the key is `api_key`, else `$ANTHROPIC_API_KEY`, else `[keys].anthropic` in the config file.
+    `send_temperature=False` omits `config.temperature` (for models that reject the parameter).
     """
 
     provider = "anthropic"
@@ -41,11 +46,13 @@ class AnthropicProvider(Provider):
         extra_headers: dict[str, str] | None = None,
         http_client: httpx2.AsyncClient | None = None,
         endpoint: str | None = None,
+        send_temperature: bool = True,
     ) -> None:
         url = (base_url or os.environ.get(self.base_url_env) or self.default_base_url).rstrip("/")
         super().__init__(model, endpoint or url)
         self.base_url = url
         self.timeout = timeout
+        self.send_temperature = send_temperature
         self._api_key = resolve_api_key(self.provider, self.api_key_env, api_key)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._api_key.get_secret_value(),
@@ -74,7 +81,7 @@ class AnthropicProvider(Provider):
     def _request_kwargs(self, messages: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
         """Keyword arguments of `messages.create`: system messages joined into `system`, consecutive messages of
         one role merged into one turn (blank line between). `config.extra` goes into the JSON body."""
-        if config.temperature > 1.0:
+        if self.send_temperature and config.temperature > 1.0:
             raise ModelConfigError(f"temperature {config.temperature}: Anthropic accepts 0..1", model=self.name)
         system = [m.content for m in messages if m.role == "system"]
         turns: list[dict[str, str]] = []
@@ -91,14 +98,15 @@ class AnthropicProvider(Provider):
             "model": self.model,
             "messages": turns,
             "max_tokens": config.max_tokens,
-            "temperature": config.temperature,
         }
         if system:
             kwargs["system"] = "\n\n".join(system)
         if config.stop:
             kwargs["stop_sequences"] = list(config.stop)
-        if config.extra:
-            kwargs["extra_body"] = dict(config.extra)
+        body = {"temperature": config.temperature} if self.send_temperature else {}
+        body.update(config.extra)
+        if body:
+            kwargs["extra_body"] = body
         return kwargs
 
     def _to_output(self, response: Any, latency: float) -> ModelOutput:
