@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 #: name -> module that defines it; filled in as layers land. Imported on first access only.
 _LAZY: dict[str, str] = {}
 _LAZY.update(Experiment="oversight.experiment", run_experiment="oversight.experiment", load_run="oversight.store")
+_LAZY.update(load_task="oversight.tasks", TaskSet="oversight.tasks")
 
 __all__ = ["ChatMessage", "GenerateConfig", "ModelOutput", "Question", "Source", "Usage", "get_model"]
 

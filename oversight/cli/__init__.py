@@ -13,6 +13,7 @@ from oversight.cli.errors import CLIError
 #: backend never breaks unrelated commands.
 COMMAND_MODULES = ["oversight.cli.models_cmd"]
 COMMAND_MODULES += ["oversight.cli.run_cmd", "oversight.cli.show_cmd"]
+COMMAND_MODULES += ["oversight.cli.tasks_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:
