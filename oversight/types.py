@@ -38,8 +38,15 @@ class GenerateConfig(BaseModel):
         return self
 
 
+# Backends report -inf for impossible tokens; plain JSON has no -inf, so write it as -Infinity (Python's json
+# and pydantic read it back) instead of null, which would not load.
+_INF_SAFE = ConfigDict(ser_json_inf_nan="constants")
+
+
 class TopLogprob(BaseModel):
     """One alternative token at a position, with its log probability."""
+
+    model_config = _INF_SAFE
 
     token: str
     logprob: float
@@ -47,6 +54,8 @@ class TopLogprob(BaseModel):
 
 class TokenLogprob(BaseModel):
     """The sampled token at one position, its log probability and the top alternatives there."""
+
+    model_config = _INF_SAFE
 
     token: str
     logprob: float

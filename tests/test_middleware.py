@@ -174,3 +174,21 @@ async def test_scripted_model_through_get_model_uses_shared_ledger():
     model = get_model("scripted/x", outputs=["a b c"], ledger=ledger, role="judge")
     await model.generate(MSGS)
     assert ledger.rows()[0]["role"] == "judge" and ledger.rows()[0]["output_tokens"] == 3
+
+
+async def test_cache_round_trips_minus_infinity_logprobs(tmp_path):
+    from oversight.types import TokenLogprob, TopLogprob
+
+    class InfProvider(CountingProvider):
+        async def generate(self, messages, config):
+            self.calls += 1
+            top = [TopLogprob(token="A", logprob=0.0), TopLogprob(token="B", logprob=float("-inf"))]
+            return ModelOutput(text="A", logprobs=[TokenLogprob(token="A", logprob=0.0, top=top)])
+
+    cache = CallCache(tmp_path / "c.sqlite")
+    model = ManagedModel(InfProvider(), cache=cache)
+    await model.generate(MSGS)
+    cache.flush()
+    again = await ManagedModel(InfProvider(), cache=cache).generate(MSGS)
+    assert again.cached and again.logprobs[0].top[1].logprob == float("-inf")
+    cache.close()
