@@ -166,7 +166,7 @@ def _jsonl_rows(p: Path) -> Iterator[tuple[int, dict[str, Any] | _RowError]]:
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw)
+                row = json.loads(raw.rstrip("\r\n"))
             except json.JSONDecodeError as err:
                 yield line, _RowError("row", f"invalid JSON ({err.msg} at column {err.colno})")
                 continue
