@@ -276,6 +276,9 @@ class _Engine:
 
     async def _worker(self, it: Iterator[EpisodePlan], writer: EpisodeWriter) -> None:
         for plan in it:
+            # Yield once per episode: a fully synchronous backend (scripted) would otherwise never let the loop
+            # deliver Ctrl-C or run the other workers.
+            await asyncio.sleep(0)
             if self._over_budget():
                 return
             ep = await self.run_one(plan)

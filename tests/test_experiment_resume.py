@@ -1,0 +1,149 @@
+"""Crash safety end to end: SIGKILL mid-run then resume gives the uninterrupted run's episodes, recomputing
+nothing that was cached; Ctrl-C stops cleanly with no partial episode written."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from experiment_helpers import spec_toml, write_questions
+
+from oversight.experiment import Experiment, run_experiment
+
+HELPERS = str(Path(__file__).resolve().parent)
+N_QUESTIONS = 30
+ROUNDS = 2
+
+
+def _env(tmp_path: Path, phase: str, sleep: float = 0.01) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": HELPERS,
+        "OVERSIGHT_TEST_CALL_LOG": str(tmp_path / "calls.log"),
+        "OVERSIGHT_TEST_PHASE": phase,
+        "OVERSIGHT_TEST_SLEEP": str(sleep),
+    }
+
+
+def _default_sigint() -> None:
+    # A child of a background job inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _start_and_stop(tmp_path: Path, spec: Path, sig: int, at_line: int) -> tuple[subprocess.Popen[str], Path]:
+    run_dir = tmp_path / "runs" / "t" / "k"
+    cmd = [sys.executable, "-m", "oversight", "run", str(spec), "--output-dir", str(tmp_path / "runs")]
+    cmd += ["--run-id", "k", "--cache", str(tmp_path / "calls.sqlite"), "--progress", "off"]
+    proc = subprocess.Popen(
+        cmd,
+        env=_env(tmp_path, "1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    episodes = run_dir / "episodes.jsonl"
+    deadline = time.monotonic() + 30
+    while _lines(episodes) < at_line:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "run made no progress"
+        time.sleep(0.002)
+    time.sleep(random.uniform(0, 0.02))  # land somewhere inside the next episode or two
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+    return proc, run_dir
+
+
+def _cached_digests(cache: Path) -> set[str]:
+    conn = sqlite3.connect(cache)
+    try:
+        rows = conn.execute("SELECT output FROM calls").fetchall()
+    finally:
+        conn.close()
+    return {json.loads(r[0])["text"].split("[p=")[1].rstrip("]") for r in rows}
+
+
+def _calls(tmp_path: Path, phase: str) -> list[str]:
+    log = tmp_path / "calls.log"
+    return [d for p, d in (line.split() for line in log.read_text().splitlines()) if p == phase]
+
+
+def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
+    data = write_questions(tmp_path / "q.jsonl", N_QUESTIONS)
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(spec_toml(data, rounds=ROUNDS, seeds="[0, 1]", concurrency=3))
+
+    full = run_experiment(
+        Experiment.from_file(spec_path), output_dir=tmp_path / "full", cache=False, progress="off", run_id="u"
+    )
+    full_ids = [json.loads(x)["id"] for x in (full.run_dir / "episodes.jsonl").read_text().splitlines()]
+    assert len(full_ids) == 2 * N_QUESTIONS
+
+    kill_at = random.randint(2, len(full_ids) - 10)
+    proc, run_dir = _start_and_stop(tmp_path, spec_path, signal.SIGKILL, kill_at)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run_dir / "summary.json").exists()
+    cached = _cached_digests(tmp_path / "calls.sqlite")
+    phase1 = _calls(tmp_path, "1")
+    assert cached and set(cached) <= set(phase1)
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "oversight", "resume", str(run_dir), "--cache", str(tmp_path / "calls.sqlite")],
+        env=_env(tmp_path, "2", sleep=0),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    raw = (run_dir / "episodes.jsonl").read_text()
+    assert raw.endswith("\n")
+    rows = [json.loads(line) for line in raw.splitlines()]  # every line parses: no corrupt line
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), "duplicate episodes"
+    assert sorted(ids) == sorted(full_ids)
+
+    phase2 = _calls(tmp_path, "2")
+    assert not set(phase2) & cached, "a cached turn was recomputed"
+    assert len(phase2) == len(set(phase2))
+    assert len(set(phase1) | set(phase2)) == len(full_ids) * ROUNDS
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["episodes"]["finished"] == len(full_ids)
+    assert summary["calls"]["cache_hits"] >= len([d for d in cached if d not in phase2]) - len(full_ids) * ROUNDS
+
+    # Episode contents match the uninterrupted run too, apart from timing and cache flags.
+    def norm(r: dict) -> str:
+        r = dict(r)
+        r.pop("timings")
+        r["turns"] = [{k: v for k, v in t.items() if k not in ("latency", "cached")} for t in r["turns"]]
+        return json.dumps(r, sort_keys=True)
+
+    full_rows = {r["id"]: norm(r) for r in map(json.loads, (full.run_dir / "episodes.jsonl").read_text().splitlines())}
+    assert all(norm(r) == full_rows[r["id"]] for r in rows)
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    data = write_questions(tmp_path / "q.jsonl", N_QUESTIONS)
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(spec_toml(data, rounds=ROUNDS, seeds="[0, 1]", concurrency=3))
+    proc, run_dir = _start_and_stop(tmp_path, spec_path, signal.SIGINT, 5)
+    out, err = proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "oversight resume" in out
+    raw = (run_dir / "episodes.jsonl").read_text()
+    assert raw.endswith("\n")
+    n = len([json.loads(line) for line in raw.splitlines()])
+    assert 5 <= n < 2 * N_QUESTIONS
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["episodes"]["finished"] == n
