@@ -1,0 +1,131 @@
+"""The vLLM launcher's process handling, with stand-in commands (the real server is tests/e2e/test_vllm.py)."""
+
+import os
+import sys
+import time
+
+import httpx
+import pytest
+
+from oversight.models.base import ModelAPIError, ModelConfigError
+from oversight.models.vllm_launcher import VLLMServer, _stop_all, default_command, tail
+
+# Serves GET /health (200) on the --port it is given, like vLLM once ready; ignores the other vLLM arguments.
+HEALTH_SERVER = """
+import http.server, sys
+port = int(sys.argv[sys.argv.index("--port") + 1])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+print("serving", port, flush=True)
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""
+
+# Like HEALTH_SERVER, but shrugs off SIGTERM, so stop() has to escalate to SIGKILL.
+STUBBORN = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + HEALTH_SERVER
+
+
+def py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_command_that_exits_is_a_clear_error_with_the_log_tail(tmp_path):
+    server = VLLMServer(
+        tmp_path,
+        served_name="m",
+        command=py("import sys; print('boom'); sys.exit(3)"),
+        startup_timeout=30,
+        log_path=tmp_path / "server.log",
+    )
+    with pytest.raises(ModelConfigError) as info:
+        await server.start()
+    message = str(info.value)
+    assert "boom" in message and "exited with code 3" in message and "server.log" in message
+    assert not server.running
+
+
+async def test_server_that_never_gets_healthy_times_out_quickly(tmp_path):
+    server = VLLMServer(
+        tmp_path,
+        served_name="m",
+        command=py("import time; print('loading', flush=True); time.sleep(60)"),
+        startup_timeout=1.5,
+    )
+    started = time.monotonic()
+    with pytest.raises(ModelAPIError) as info:
+        await server.start()
+    assert time.monotonic() - started < 10
+    assert "not healthy after 1.5s" in str(info.value) and "loading" in str(info.value)
+    assert not info.value.retryable
+    assert not server.running
+
+
+async def test_polls_health_until_ready_then_stops_the_process_group(tmp_path):
+    server = VLLMServer(tmp_path, served_name="m", command=py(HEALTH_SERVER), startup_timeout=30)
+    async with server:
+        assert server.running and server.startup_seconds is not None
+        assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
+        assert answers(server.health_url)
+        pgid = server._proc.pid
+        argv = server.argv()
+        assert argv[argv.index("--served-model-name") + 1] == "m" and argv[argv.index("--model") + 1] == str(tmp_path)
+    assert not server.running
+    assert not answers(server.health_url)
+    assert not group_alive(pgid)
+    assert "serving" in tail(server.log_path)
+    await server.stop()  # twice is fine
+
+
+async def test_stop_escalates_to_sigkill(tmp_path):
+    server = VLLMServer(tmp_path, served_name="m", command=py(STUBBORN), startup_timeout=30, stop_timeout=0.5)
+    await server.start()
+    pgid = server._proc.pid
+    started = time.monotonic()
+    await server.stop()
+    assert time.monotonic() - started < 5
+    assert not group_alive(pgid) and not answers(server.health_url)
+
+
+async def test_interpreter_exit_hook_stops_running_servers(tmp_path):
+    server = VLLMServer(tmp_path, served_name="m", command=py(HEALTH_SERVER), startup_timeout=30)
+    await server.start()
+    _stop_all()
+    assert not server.running and not answers(server.health_url)
+
+
+async def test_missing_command_or_model_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ModelConfigError, match="OVERSIGHT_VLLM_PYTHON"):
+        await VLLMServer(tmp_path, served_name="m", command=[str(tmp_path / "no-python")]).start()
+    with pytest.raises(ModelConfigError, match="setup-vllm"):
+        VLLMServer(tmp_path / "missing", served_name="m")
+
+
+def test_default_command_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OVERSIGHT_VLLM_PYTHON", "/opt/vllm/bin/python")
+    assert default_command() == ["/opt/vllm/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
+    monkeypatch.delenv("OVERSIGHT_VLLM_PYTHON")
+    assert default_command()[0] == sys.executable
+    assert VLLMServer("m", served_name="m", command="vllm serve").command == ["vllm", "serve"]
+
+
+async def test_api_key_is_masked_in_the_reported_command(tmp_path):
+    server = VLLMServer(tmp_path, served_name="m", command=["x"], api_key="secret-key-123")
+    assert "secret-key-123" not in server.argv() and "***" in server.argv()
