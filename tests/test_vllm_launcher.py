@@ -68,6 +68,7 @@ async def test_server_that_never_gets_healthy_times_out_quickly(tmp_path):
         served_name="m",
         command=py("import time; print('loading', flush=True); time.sleep(60)"),
         startup_timeout=1.5,
+        log_path=tmp_path / "log",
     )
     started = time.monotonic()
     with pytest.raises(ModelAPIError) as info:
@@ -79,7 +80,9 @@ async def test_server_that_never_gets_healthy_times_out_quickly(tmp_path):
 
 
 async def test_polls_health_until_ready_then_stops_the_process_group(tmp_path):
-    server = VLLMServer(tmp_path, served_name="m", command=py(HEALTH_SERVER), startup_timeout=30)
+    server = VLLMServer(
+        tmp_path, served_name="m", command=py(HEALTH_SERVER), startup_timeout=30, log_path=tmp_path / "log"
+    )
     async with server:
         assert server.running and server.startup_seconds is not None
         assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
@@ -95,7 +98,9 @@ async def test_polls_health_until_ready_then_stops_the_process_group(tmp_path):
 
 
 async def test_stop_escalates_to_sigkill(tmp_path):
-    server = VLLMServer(tmp_path, served_name="m", command=py(STUBBORN), startup_timeout=30, stop_timeout=0.5)
+    server = VLLMServer(
+        tmp_path, served_name="m", command=py(STUBBORN), startup_timeout=30, stop_timeout=0.5, log_path=tmp_path / "log"
+    )
     await server.start()
     pgid = server._proc.pid
     started = time.monotonic()
@@ -105,7 +110,9 @@ async def test_stop_escalates_to_sigkill(tmp_path):
 
 
 async def test_interpreter_exit_hook_stops_running_servers(tmp_path):
-    server = VLLMServer(tmp_path, served_name="m", command=py(HEALTH_SERVER), startup_timeout=30)
+    server = VLLMServer(
+        tmp_path, served_name="m", command=py(HEALTH_SERVER), startup_timeout=30, log_path=tmp_path / "log"
+    )
     await server.start()
     _stop_all()
     assert not server.running and not answers(server.health_url)
@@ -113,7 +120,9 @@ async def test_interpreter_exit_hook_stops_running_servers(tmp_path):
 
 async def test_missing_command_or_model_folder_is_a_config_error(tmp_path):
     with pytest.raises(ModelConfigError, match="OVERSIGHT_VLLM_PYTHON"):
-        await VLLMServer(tmp_path, served_name="m", command=[str(tmp_path / "no-python")]).start()
+        await VLLMServer(
+            tmp_path, served_name="m", command=[str(tmp_path / "no-python")], log_path=tmp_path / "log"
+        ).start()
     with pytest.raises(ModelConfigError, match="setup-vllm"):
         VLLMServer(tmp_path / "missing", served_name="m")
 
