@@ -3,7 +3,8 @@
 From a multiple-choice question the distractor is a random wrong choice (seeded), a given index, or the wrong
 choice a model finds most plausible. Free-form numeric questions (GSM8K, generated arithmetic) get a plausible
 wrong number: an intermediate result of the worked solution when there is one, else a near miss. Free-form text
-questions (SQuAD, NarrativeQA) get the answer of another question about the same passage. The order of the two
+questions (SQuAD, NarrativeQA) get the answer of another question about the same passage (else the same
+article, else any other question). The order of the two
 is randomised with the seed; `meta["two_answer"]` keeps the mapping back to the original question.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from oversight.tasks.taskset import TaskSet
 from oversight.types import ChatMessage, GenerateConfig, Question
 
-DistractorRule = Literal["random", "given", "model", "numeric", "same-passage", "other-question"]
+DistractorRule = Literal["random", "given", "model", "numeric", "same-passage", "same-article", "other-question"]
 
 
 def two_answer(
@@ -28,7 +29,7 @@ def two_answer(
     seed: int = 0,
     *,
     distractor: int | None = None,
-    pool: Sequence[Question] = (),
+    pool: Sequence[Question] | AnswerPool = (),
     rule: DistractorRule | None = None,
 ) -> Question:
     """`q` with exactly two choices, the correct one and a distractor, in a seeded random order.
@@ -55,7 +56,8 @@ def two_answer(
         wrong_text, rule = _fmt(plausible_wrong_number(q, rng)), "numeric"
     elif q.meta.get("answers"):
         correct = q.meta["answers"][0]
-        wrong_text, rule = _text_distractor(q, pool, rng)
+        answers = pool if isinstance(pool, AnswerPool) else AnswerPool(pool)
+        wrong_text, rule = answers.pick(q, rng)
     else:
         raise ValueError(f"{q.id}: no choices, numeric answer or answers to build a two-answer form from")
     flip = rng.random() < 0.5
@@ -82,9 +84,10 @@ def to_two_answer(tasks: TaskSet, seed: int = 0) -> TaskSet:
     """Every question of `tasks` in two-answer form (random distractors; same-passage answers for free-form
     text). Questions for which no distractor exists are dropped and counted in `skipped`."""
     out, problems = [], []
+    pool = AnswerPool(tasks.questions)
     for q in tasks.questions:
         try:
-            out.append(two_answer(q, seed, pool=tasks.questions))
+            out.append(two_answer(q, seed, pool=pool))
         except ValueError as err:
             problems.append(str(err))
     return replace(
@@ -128,10 +131,11 @@ async def to_two_answer_by_model(tasks: TaskSet, model: Any, seed: int = 0, *, c
     """Like `to_two_answer`, but each multiple-choice question keeps the distractor `model` finds most plausible
     (free-form questions fall back to the rules of `two_answer`)."""
     gate = asyncio.Semaphore(concurrency)
+    pool = AnswerPool(tasks.questions)
 
     async def one(q: Question) -> Question:
         if len(q.choices) < 3:
-            return two_answer(q, seed, pool=tasks.questions)
+            return two_answer(q, seed, pool=pool)
         async with gate:
             index = await most_plausible_distractor(q, model)
         return two_answer(q, seed, distractor=index, rule="model")
@@ -182,21 +186,44 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
-def _text_distractor(q: Question, pool: Iterable[Question], rng: random.Random) -> tuple[str, DistractorRule]:
-    gold = {_norm(a) for a in q.meta["answers"]}
-    same: list[str] = []
-    other: list[str] = []
-    for p in pool:
-        if p.id == q.id or not p.meta.get("answers"):
-            continue
-        answer = p.meta["answers"][0]
-        if _norm(answer) in gold or not _norm(answer):
-            continue
-        (same if p.meta.get("context_id") and p.meta.get("context_id") == q.meta.get("context_id") else other).append(
-            answer
-        )
-    if same:
-        return rng.choice(sorted(set(same))), "same-passage"
-    if other:
-        return rng.choice(sorted(set(other))), "other-question"
-    raise ValueError(f"{q.id}: free-form question with no other answer in the pool to serve as a distractor")
+class AnswerPool:
+    """The first answers of free-form questions, indexed by passage and by article, for distractor lookup."""
+
+    def __init__(self, questions: Iterable[Question]) -> None:
+        self.entries: list[tuple[str, str, str]] = []  # (question id, answer, normalised answer)
+        self.by_key: dict[tuple[str, str], list[int]] = {}
+        for q in questions:
+            if not q.meta.get("answers") or q.choices:
+                continue
+            answer = q.meta["answers"][0]
+            index = len(self.entries)
+            self.entries.append((q.id, answer, _norm(answer)))
+            for key in _KEYS:
+                if q.meta.get(key):
+                    self.by_key.setdefault((key, str(q.meta[key])), []).append(index)
+
+    def pick(self, q: Question, rng: random.Random) -> tuple[str, DistractorRule]:
+        """An answer of another question that differs from every gold answer of `q`: from the same passage if
+        possible, else the same article, else any. Raises ValueError when there is none."""
+        gold = {_norm(a) for a in q.meta["answers"]}
+
+        def usable(indices: Iterable[int]) -> list[str]:
+            return sorted(
+                {a for i in indices for qid, a, n in [self.entries[i]] if qid != q.id and n and n not in gold}
+            )
+
+        for key, rule in zip(_KEYS, ("same-passage", "same-article"), strict=True):
+            if q.meta.get(key):
+                found = usable(self.by_key.get((key, str(q.meta[key])), []))
+                if found:
+                    return rng.choice(found), rule
+        for _ in range(50):  # any other question: sample rather than scan the whole pool
+            if not self.entries:
+                break
+            qid, answer, norm = self.entries[rng.randrange(len(self.entries))]
+            if qid != q.id and norm and norm not in gold:
+                return answer, "other-question"
+        raise ValueError(f"{q.id}: free-form question with no other answer in the pool to serve as a distractor")
+
+
+_KEYS = ("context_id", "title")

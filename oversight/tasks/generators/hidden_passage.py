@@ -166,7 +166,8 @@ def generate(
     choices: int = 4,
 ) -> TaskSet:
     """`n` hidden-passage questions. Difficulty 1..5 gives `hops` = difficulty (chain length) and a document
-    of 3+2d people, 2+d organisations, 3+d cities and 1+d//2 events; override with `hops=`/`people=`.
+    of 3+2d people, 2+d organisations, 3+d cities (each at least `choices`) and 1+d//2 events; override with
+    `hops=`/`people=`.
     Multiple choice with `choices` options drawn from entities of the answer's type in the same document."""
     check_difficulty(difficulty)
     hops = hops or difficulty
@@ -176,14 +177,19 @@ def generate(
     params = {"difficulty": difficulty, "hops": hops, "people": n_people, "choices": choices}
 
     def make(rng: random.Random, qid: str, source: Source) -> Question:
-        w = make_world(rng, n_people, 2 + difficulty, max(3 + difficulty, choices), 1 + difficulty // 2)
-        start_kind, path = sample_path(rng, hops)
-        start = rng.choice(w.of_type(start_kind))
-        gold = follow(w, start, path)
-        phrase = _phrase(start, start_kind)
-        for rel in path[:-1]:
-            phrase = _NOUN[rel].format(phrase)
-        text = _ASK[path[-1]].format(phrase)
+        w = make_world(
+            rng, max(n_people, choices), max(2 + difficulty, choices), max(3 + difficulty, choices), 1 + difficulty // 2
+        )
+        for _ in range(100):  # a chain that loops back to a name in the question would give the answer away
+            start_kind, path = sample_path(rng, hops)
+            start = rng.choice(w.of_type(start_kind))
+            gold = follow(w, start, path)
+            phrase = _phrase(start, start_kind)
+            for rel in path[:-1]:
+                phrase = _NOUN[rel].format(phrase)
+            text = _ASK[path[-1]].format(phrase)
+            if gold not in text:
+                break
         answer_kind = RELATIONS[path[-1]][1]
         pool = [w.facts["birthyear"][p] for p in w.people] + [w.facts["founded"][o] for o in w.orgs]
         pool = pool if answer_kind == "year" else w.of_type(answer_kind)
