@@ -33,6 +33,14 @@ class Provider:
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         raise NotImplementedError
 
+    def pick_endpoint(self) -> str:
+        """The endpoint the next call goes to; providers that spread load over several servers override it."""
+        return self.endpoint
+
+    async def generate_at(self, endpoint: str, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        """`generate` on the endpoint `pick_endpoint` chose (the middleware holds that endpoint's limit)."""
+        return await self.generate(messages, config)
+
     def cache_identity(self) -> str:
         """What, besides messages and config, decides the output (the cache key includes it)."""
         return self.name

@@ -55,11 +55,12 @@ class ManagedModel:
             if hit is not None:
                 self.ledger.record(self.name, self.role, hit)
                 return hit
-        sem = self.limits.semaphore(self.provider.endpoint)
+        provider = self.provider
 
         async def attempt() -> ModelOutput:
-            async with sem:
-                return await self.provider.generate(messages, config)
+            endpoint = provider.pick_endpoint()  # per attempt: a retry may go to another server
+            async with self.limits.semaphore(endpoint):
+                return await provider.generate_at(endpoint, messages, config)
 
         try:
             out = await call_with_retries(attempt, self.retry, on_retry=self._count_retry)

@@ -10,14 +10,13 @@ vLLM >= 0.12 silently ignores, are rewritten into `structured_outputs` unless `g
 
 With several servers, each call goes to the one with the fewest requests in flight (ties: round-robin), or
 strictly round-robin with `balance="round_robin"`. Each server is its own endpoint, so the per-endpoint
-concurrency limit of `ManagedModel` applies per server: when a call starts, `ManagedModel` reads `endpoint`,
-which picks the server (and remembers the pick for this task's next `generate`).
+concurrency limit of `ManagedModel` applies per server: for each attempt the middleware asks `pick_endpoint()`
+and holds that server's limit while `generate_at(url, ...)` runs there.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import itertools
 import os
 from collections.abc import Sequence
@@ -43,8 +42,6 @@ LAUNCH_KEYS = frozenset(
     ("model_dir", "command", "extra_args", "env", "startup_timeout", "stop_timeout", "host", "port", "log_path")
 )
 NO_KEY = "EMPTY"  # vLLM checks no key unless started with --api-key; the SDK insists on sending one
-
-_picked: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar("vllm_picked", default=None)
 
 
 def translate_guided(extra: dict[str, Any]) -> dict[str, Any]:
@@ -150,18 +147,8 @@ class VLLMProvider(Provider):
         super().__init__(model, urls[0])
         self._identity = f"{self.name}@{self.server.model_dir if self.server else ','.join(sorted(set(urls)))}"
 
-    # `endpoint` picks the server for the next call when there are several (see the module docstring).
-    @property  # type: ignore[override]
-    def endpoint(self) -> str:
-        if len(self.urls) == 1:
-            return self.urls[0]
-        url = self._pick()
-        _picked.set((id(self), url))
-        return url
-
-    @endpoint.setter
-    def endpoint(self, value: str) -> None:  # Provider.__init__ assigns it; the URLs decide
-        pass
+    def pick_endpoint(self) -> str:
+        return self.urls[0] if len(self.urls) == 1 else self._pick()
 
     def _pick(self) -> str:
         start = next(self._rotation)
@@ -170,20 +157,15 @@ class VLLMProvider(Provider):
             return order[0]
         return min(order, key=lambda u: self.in_flight[u])  # min keeps the first of equals: ties rotate
 
-    def _take_pick(self) -> str:
-        picked = _picked.get()
-        if picked is not None and picked[0] == id(self):
-            _picked.set(None)  # one pick per call; a retry picks again (maybe another server)
-            return picked[1]
-        return self.urls[0] if len(self.urls) == 1 else self._pick()
-
     def cache_identity(self) -> str:
         return self._identity
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        return await self.generate_at(self.pick_endpoint(), messages, config)
+
+    async def generate_at(self, url: str, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         if self.server is not None and not self.server.running:
             await self._ensure_started()
-        url = self._take_pick()
         client = self.clients[self.urls.index(url)]
         self.in_flight[url] += 1
         self.calls[url] += 1
