@@ -35,6 +35,6 @@ class PromptSet:
             h.update(name.encode() + b"\0" + templates[name].encode() + b"\0")
         return cls(dict(templates), h.hexdigest()[:12])
 
-    def render(self, name: str, **fields: Any) -> str:
+    def render(self, name: str, /, **fields: Any) -> str:
         """Template `name` with its placeholders filled (values are inserted verbatim, never re-parsed)."""
         return self.templates[name].format_map(fields)

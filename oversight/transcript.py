@@ -56,6 +56,7 @@ class View:
     answer: int | None = None
     seed: int = 0
     word_limit: int | None = None
+    raw_context: str | None = None  # the unescaped context, for programmatic agents (None whenever `context` is)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -207,6 +208,7 @@ class Transcript:
             answer=answer,
             seed=self.seed,
             word_limit=word_limit,
+            raw_context=self.question.context if sees_context else None,
             extra=extra,
         )
 

@@ -1,0 +1,95 @@
+"""The shared machinery of LLM-backed agents: prompt files (hashed), one model call per turn, answer parsing."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from oversight.episode import Turn
+from oversight.models.base import Model
+from oversight.prompts import PromptSet
+from oversight.transcript import LETTERS, View, model_turn
+from oversight.types import ChatMessage, GenerateConfig
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+
+_ANSWER_RE = re.compile(r"(?i:answer\s*(?:is)?\s*[:：]?)\s*[\(\[\*\"']*\s*([A-Z])(?![A-Za-z0-9])")
+
+
+def parse_answer_letter(text: str, letters: str, *, last: bool = False) -> str | None:
+    """The letter after "Answer:" in `text` (the first, or the last with `last=True`), if it is one of `letters`."""
+    found = [m.group(1) for m in _ANSWER_RE.finditer(text) if m.group(1) in letters]
+    if not found:
+        return None
+    return found[-1] if last else found[0]
+
+
+def call_seed(view: View, task: str) -> int:
+    """A seed per (episode seed, speaker, round, task): reproducible, and different for each call of an episode."""
+    return zlib.crc32(f"{view.seed}|{view.role}|{view.round}|{task}".encode())
+
+
+class LLMAgent:
+    """An agent whose prompts are files `agents/prompts/<name>.txt` (override by name with `prompts`).
+
+    `identity` is the model name plus the hash of the prompt texts, recorded in every Episode it speaks in.
+    """
+
+    prompt_names: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        prompts: Mapping[str, str] | None = None,
+        temperature: float = 0.0,
+        max_tokens: int = 400,
+    ) -> None:
+        self.model = model
+        self.prompts = PromptSet.load(PROMPTS_DIR, self.prompt_names, prompts)
+        self.identity = f"{model.name}#{self.prompts.hash}"
+        self._config = GenerateConfig(temperature=temperature, max_tokens=max_tokens)
+
+    def fields(self, view: View) -> dict[str, Any]:
+        """Template fields for `view` (all text already escaped by the transcript)."""
+        return {
+            "name": view.name,
+            "letter": view.letter or "",
+            "answer": view.answer_text,
+            "question": view.question,
+            "choices": view.choices_text,
+            "letters": " or ".join(view.letters) if len(view.letters) == 2 else ", ".join(view.letters),
+            "context": view.context or "",
+            "context_section": f"The text:\n<source>\n{view.context}\n</source>\n\n" if view.context else "",
+            "transcript": view.transcript,
+            "transcript_section": f"\nTranscript so far:\n{view.transcript}\n" if view.transcript else "",
+            "round": view.round + 1,
+            "rounds": view.rounds,
+            "word_limit": view.word_limit or 150,
+            "instruction": view.extra.get("instruction", ""),
+        }
+
+    async def call(self, view: View, system: str, template: str, *, kind: str, max_tokens: int | None = None) -> Turn:
+        """One model call with `system` and `template` rendered for `view`, as a Turn (role/round from the view)."""
+        f = self.fields(view)
+        messages = [
+            ChatMessage.model_construct(role="system", content=self.prompts.render(system, **f)),
+            ChatMessage.model_construct(role="user", content=self.prompts.render(template, **f)),
+        ]
+        update: dict[str, Any] = {"seed": call_seed(view, template)}
+        if max_tokens is not None:
+            update["max_tokens"] = max_tokens
+        out = await self.model.generate(messages, self._config.model_copy(update=update))
+        turn = model_turn(view.role, out, messages, kind=kind, round=view.round)
+        turn.answer = view.answer
+        return turn
+
+    async def choose_side(self, view: View, system: str, template: str) -> Turn:
+        """Ask the model which answer it takes; the turn's `answer` is the choice index, or None if unparseable."""
+        turn = await self.call(view, system, template, kind="choice", max_tokens=24)
+        letter = parse_answer_letter(turn.content, view.letters)
+        turn.answer = None if letter is None else view.order[LETTERS.index(letter)]
+        return turn
