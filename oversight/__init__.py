@@ -18,6 +18,14 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {}
 _LAZY.update(Experiment="oversight.experiment", run_experiment="oversight.experiment", load_run="oversight.store")
 _LAZY.update(load_task="oversight.tasks", TaskSet="oversight.tasks")
+_LAZY.update(
+    {n: "protocols" for n in ("Debate", "Consultancy", "Direct", "MultiAgentDebate", "debate", "consultancy", "direct")}
+    | {n: "protocols" for n in ("mad", "DebateConfig", "ConsultancyConfig", "DirectConfig", "MADConfig")}
+    | {n: "agents" for n in ("Debater", "Consultant", "MADAgent", "RetrievalArguer", "Arguer")}
+    | {n: "judges" for n in ("LLMJudge", "QuoteCountJudge", "Judge")}
+    | {n: "oversight.transcript" for n in ("Transcript", "View", "Verdict")}
+    | {n: "oversight.quotes" for n in ("verify_quotes", "QuoteConfig")}
+)
 
 __all__ = ["ChatMessage", "GenerateConfig", "ModelOutput", "Question", "Source", "Usage", "get_model"]
 

@@ -53,5 +53,8 @@ def get_protocol(name: str) -> ProtocolEntry:
 PROTOCOLS.update(
     {
         "direct": "protocols.direct:DIRECT",
+        "consultancy": "protocols.consultancy:CONSULTANCY",
+        "debate": "protocols.debate:DEBATE",
+        "mad": "protocols.mad:MAD",
     }
 )

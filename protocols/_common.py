@@ -7,7 +7,10 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from oversight.episode import Turn
 from oversight.models.base import Model
+from oversight.quotes import QuoteConfig, verify_quotes
+from oversight.transcript import limit_words
 from oversight.types import Question
 
 
@@ -61,3 +64,28 @@ def shown_order(question: Question, correct_first: bool) -> tuple[int, ...]:
 def model_names(models_by_role: Mapping[str, Model]) -> dict[str, str]:
     """role -> model name, as recorded in the Episode."""
     return {role: m.name for role, m in models_by_role.items()}
+
+
+def settle(
+    turn: Turn,
+    *,
+    role: str,
+    round: int,
+    answer: int | None,
+    word_limit: int | None,
+    context: str | None,
+    quotes: QuoteConfig | None = None,
+) -> Turn:
+    """The protocol's word on a turn an agent produced (in place): the speaker's role, round and assigned answer
+    are the protocol's (an agent cannot speak as someone else), the word limit is enforced (truncation recorded),
+    and quotes are verified against the context (statuses the agent attached are discarded)."""
+    turn.role = role
+    turn.round = round
+    turn.answer = answer
+    limit_words(turn, word_limit)
+    return verify_quotes(turn, context, quotes)
+
+
+def identities(**agents: object) -> dict[str, str]:
+    """role -> identity (model + prompt hash, or program name) of each agent or judge, for Episode.meta."""
+    return {role: str(getattr(a, "identity", type(a).__name__)) for role, a in agents.items()}
