@@ -1,0 +1,179 @@
+"""PNG figures of a comparison, drawn with matplotlib's Agg canvas directly (no pyplot, no global backend change).
+
+Each function writes one file and returns its path, or returns None when the runs hold nothing to draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oversight.compare.records import Record
+from oversight.compare.tables import Row, _probability_matrix, group_by
+from oversight.metrics.calibration import calibration_curve, top_label
+
+DPI = 150
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _panels(fig: Any, n: int, cols: int = 3) -> list[Any]:
+    cols = min(cols, n)
+    rows = math.ceil(n / cols)
+    fig.set_size_inches(4.6 * cols, 3.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return axes[:n]
+
+
+def plot_accuracy(summary: Sequence[Row], path: Path) -> Path | None:
+    """Accuracy by protocol with 95% Wilson interval bars: one panel per task, one bar colour per judge."""
+    if not summary:
+        return None
+    fig = _figure(6, 4)
+    tasks = list(dict.fromkeys(r["task"] for r in summary))
+    judges = list(dict.fromkeys(r["judge"] for r in summary))
+    colours = [f"C{i % 10}" for i in range(len(judges))]
+    for ax, task in zip(_panels(fig, len(tasks)), tasks, strict=True):
+        rows = [r for r in summary if r["task"] == task]
+        labels = list(dict.fromkeys(r["protocol"] for r in rows))
+        width = 0.8 / len(judges)
+        in_legend: set[str] = set()
+        for j, judge in enumerate(judges):
+            for x, label in enumerate(labels):
+                row = next((r for r in rows if r["protocol"] == label and r["judge"] == judge), None)
+                if row is None or not row["n"]:
+                    continue
+                acc = row["accuracy"]
+                err = [[acc - row["acc_lo"]], [row["acc_hi"] - acc]]
+                ax.bar(
+                    x + (j - (len(judges) - 1) / 2) * width,
+                    acc,
+                    width,
+                    yerr=err,
+                    capsize=3,
+                    color=colours[j],
+                    label=None if judge in in_legend else (judge or "judge"),
+                )
+                in_legend.add(judge)
+        ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("accuracy (95% Wilson CI)")
+        ax.set_title(f"task: {task}")
+        ax.grid(axis="y", alpha=0.3)
+        if len(judges) > 1:
+            ax.legend(title="judge", fontsize="small")
+    return _save(fig, path)
+
+
+def plot_calibration(records: Sequence[Record], path: Path, n_bins: int = 10) -> Path | None:
+    """Reliability diagrams (top-label confidence vs accuracy) per judge x task, one line per protocol."""
+    scored = [r for r in records if not r.errored and r.probabilities]
+    if not scored:
+        return None
+    groups = group_by(scored, lambda r: (r.judge, r.task))
+    fig = _figure(6, 4)
+    for ax, ((judge, task), group) in zip(_panels(fig, len(groups)), groups.items(), strict=True):
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+        for i, (label, rs) in enumerate(group_by(group, lambda r: r.label).items()):
+            probs, gold = _probability_matrix(rs)
+            conf, correct = top_label(probs, gold)
+            bins = calibration_curve(conf, correct, n_bins)
+            filled = bins.count > 0
+            ax.plot(bins.confidence[filled], bins.accuracy[filled], marker="o", color=f"C{i % 10}", label=label)
+            ax.scatter(
+                bins.confidence[filled],
+                bins.accuracy[filled],
+                s=8 + 60 * bins.count[filled] / len(conf),
+                color=f"C{i % 10}",
+                alpha=0.4,
+            )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("confidence (top-label probability)")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"{judge} on {task}" if judge else task)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def plot_debater_rating(ratings: Sequence[Row], path: Path) -> Path | None:
+    """Judge accuracy against debater Elo, with Elo and Wilson interval bars; one panel per judge."""
+    if not ratings:
+        return None
+    judges = list(dict.fromkeys(r["judge"] for r in ratings))
+    fig = _figure(6, 4)
+    for ax, judge in zip(_panels(fig, len(judges)), judges, strict=True):
+        rows = [r for r in ratings if r["judge"] == judge and r["n_accuracy"]]
+        for i, r in enumerate(rows):
+            ax.errorbar(
+                r["elo"],
+                r["judge_accuracy"],
+                xerr=[[r["elo"] - r["elo_lo"]], [r["elo_hi"] - r["elo"]]],
+                yerr=[[r["judge_accuracy"] - r["acc_lo"]], [r["acc_hi"] - r["judge_accuracy"]]],
+                fmt="o",
+                capsize=3,
+                color=f"C{i % 10}",
+                label=f"{r['debater']} ({r['basis']})",
+            )
+        if len(rows) >= 2:
+            x = np.array([r["elo"] for r in rows])
+            y = np.array([r["judge_accuracy"] for r in rows])
+            if np.ptp(x) > 0:
+                slope, icept = np.polyfit(x, y, 1)
+                xs = np.linspace(x.min(), x.max(), 2)
+                ax.plot(xs, slope * xs + icept, color="grey", linestyle=":", linewidth=1)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("debater Elo (Bradley-Terry, 95% bootstrap CI)")
+        ax.set_ylabel("judge accuracy (95% Wilson CI)")
+        ax.set_title(f"judge: {judge}" if judge else "judge")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
+def plot_rounds(rounds: Sequence[Row], path: Path) -> Path | None:
+    """Accuracy by round (or by configured number of rounds) with Wilson bands; one panel per judge x task."""
+    if not rounds:
+        return None
+    groups = group_by(rounds, lambda r: (r["judge"], r["task"]))
+    fig = _figure(6, 4)
+    for ax, ((judge, task), rows) in zip(_panels(fig, len(groups)), groups.items(), strict=True):
+        series = group_by(rows, lambda r: (r["kind"], r["protocol"]))
+        for i, ((kind, label), pts) in enumerate(series.items()):
+            x = [p["round"] for p in pts]
+            ax.plot(
+                x,
+                [p["accuracy"] for p in pts],
+                marker="o",
+                color=f"C{i % 10}",
+                label=label if kind == "judgment" else f"{label} (by rounds run)",
+            )
+            ax.fill_between(x, [p["acc_lo"] for p in pts], [p["acc_hi"] for p in pts], color=f"C{i % 10}", alpha=0.15)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("round")
+        ax.set_ylabel("accuracy (95% Wilson CI)")
+        ax.set_title(f"{judge} on {task}" if judge else task)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return _save(fig, path)

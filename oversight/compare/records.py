@@ -1,0 +1,130 @@
+"""Flatten episodes into the few facts the comparison needs, once, so every statistic reads the same numbers.
+
+Conventions (stated in the report too):
+* an episode that raised (`error` set) is an infrastructure failure: it is counted in `errors` and left out of
+  every statistic;
+* an invalid or missing final judgment counts as a wrong answer in accuracy, and is counted in `invalid`;
+* calibration uses only judgments that carry probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from oversight.episode import Episode
+
+#: Sandwiching tiers are `direct` episodes with `protocol_config["tier"]` set to one of these.
+NAIVE, EXPERT = "naive", "expert"
+
+
+@dataclass(frozen=True, slots=True)
+class Debater:
+    """One debater of an episode: its role (the side it spoke from), model, the answer it argued."""
+
+    role: str
+    model: str
+    answer: int
+
+
+@dataclass(slots=True)
+class Record:
+    """What the comparison reads from one episode."""
+
+    label: str  # the protocol entry's label (defaults to the protocol name)
+    protocol: str
+    judge: str
+    task: str
+    question_id: str
+    seed: int
+    tier: str | None  # "naive" / "expert" for direct episodes that set a tier
+    gold: int | None
+    choice: int | None
+    valid: bool
+    correct: bool  # invalid -> False
+    errored: bool
+    probabilities: list[float] | None
+    tokens: int
+    cost: float
+    latency: float | None
+    rounds: int | None
+    interim_correct: list[bool | None] = field(default_factory=list)  # per judgment, last one final
+    debaters: list[Debater] = field(default_factory=list)
+
+    @property
+    def item(self) -> tuple[str, str, int]:
+        return (self.task, self.question_id, self.seed)
+
+
+def _debater_model(ep: Episode, role: str, answer: int) -> str:
+    """The model behind a debater role: its own role entry, else the correct/incorrect-side entry (asymmetric
+    debates), else the shared `debater` entry, else the agent identity the protocol recorded, else the role."""
+    side = "debater_correct" if answer == ep.gold else "debater_incorrect"
+    agents = ep.meta.get("agents") if isinstance(ep.meta.get("agents"), dict) else {}
+    return str(ep.roles.get(role) or ep.roles.get(side) or ep.roles.get("debater") or agents.get(role) or role)
+
+
+def _debaters(ep: Episode) -> list[Debater]:
+    """Who argued what: from `meta["answers"]` ({role: answer}, as the debate protocol records it) or
+    `meta["debaters"]`, else from the first answer each `debater*` role's turns claim."""
+    answers: dict[str, int] = {}
+    for key in ("answers", "debaters"):
+        declared = ep.meta.get(key)
+        if isinstance(declared, dict):
+            for role, info in declared.items():
+                answer = info.get("answer") if isinstance(info, dict) else info
+                if isinstance(answer, int) and str(role).startswith("debater"):
+                    answers[str(role)] = answer
+            if answers:
+                break
+    if not answers:
+        for turn in ep.turns:
+            if turn.role.startswith("debater") and turn.answer is not None:
+                answers.setdefault(turn.role, turn.answer)
+    return [Debater(role, _debater_model(ep, role, answer), answer) for role, answer in sorted(answers.items())]
+
+
+def _latency(ep: Episode) -> float | None:
+    for key in ("duration", "wall"):
+        if key in ep.timings:
+            return float(ep.timings[key])
+    return None
+
+
+def to_record(ep: Episode, task: str) -> Record:
+    """The `Record` of one episode, its task named by the caller."""
+    final = ep.final
+    valid = bool(final is not None and final.valid and final.choice is not None)
+    gold = ep.gold
+    tier = ep.protocol_config.get("tier") if ep.protocol == "direct" else None
+    rounds = ep.protocol_config.get("rounds")
+    probs = list(final.probabilities) if valid and final is not None and final.probabilities else None
+    interim = [
+        (j.choice == gold) if (j.valid and j.choice is not None and gold is not None) else None for j in ep.judgments
+    ]
+    return Record(
+        label=str(ep.meta.get("label") or ep.protocol),
+        protocol=ep.protocol,
+        judge=ep.judge or ep.roles.get("judge", ""),
+        task=task,
+        question_id=ep.question_id,
+        seed=ep.seed,
+        tier=tier if tier in (NAIVE, EXPERT) else None,
+        gold=gold,
+        choice=final.choice if final is not None else None,
+        valid=valid,
+        correct=bool(valid and gold is not None and final is not None and final.choice == gold),
+        errored=ep.error is not None,
+        probabilities=probs,
+        tokens=ep.tokens,
+        cost=ep.cost,
+        latency=_latency(ep),
+        rounds=rounds if isinstance(rounds, int) else None,
+        interim_correct=interim,
+        debaters=_debaters(ep),
+    )
+
+
+def to_records(episodes: Iterable[Episode], task_of: Callable[[Episode], str]) -> list[Record]:
+    """Records of the episodes that have a gold answer (others cannot be scored and are skipped)."""
+    return [to_record(ep, task_of(ep)) for ep in episodes if ep.gold is not None]

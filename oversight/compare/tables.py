@@ -1,0 +1,358 @@
+"""The comparison's tables as lists of plain dict rows, computed from `Record`s with `oversight.metrics`."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from itertools import combinations
+from typing import Any, TypeVar
+
+import numpy as np
+
+from oversight.compare.records import EXPERT, NAIVE, Record
+from oversight.metrics.binomial import wilson_interval
+from oversight.metrics.calibration import (
+    brier_score,
+    expected_calibration_error,
+    log_score,
+    mean_confidence,
+    top_label,
+)
+from oversight.metrics.paired import mcnemar_exact, paired_bootstrap_diff, paired_permutation_test
+from oversight.metrics.ratings import bradley_terry_ratings, win_rate_by_side
+from oversight.metrics.sandwich import performance_gap_recovered
+
+Row = dict[str, Any]
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+def group_by(items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
+    """Items grouped by `key`, groups and members in first-appearance order."""
+    groups: dict[K, list[T]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return dict(groups)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else math.nan
+
+
+def _probability_matrix(records: Sequence[Record]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, k) probabilities and gold indices of the records that carry probabilities covering their gold answer.
+
+    Rows with fewer choices are padded with zeros: a class with p = 0 that did not happen adds nothing to the
+    Brier or log score and never becomes the top label, so mixing two- and four-choice questions stays exact.
+    """
+    usable = [r for r in records if r.probabilities and r.gold is not None and r.gold < len(r.probabilities)]
+    if not usable:
+        return np.zeros((0, 2)), np.zeros(0, dtype=int)
+    k = max(len(r.probabilities or ()) for r in usable)
+    probs = np.zeros((len(usable), k))
+    for i, r in enumerate(usable):
+        row = r.probabilities or []
+        probs[i, : len(row)] = np.clip(row, 0.0, 1.0)
+    return probs, np.array([r.gold for r in usable], dtype=int)
+
+
+def summary_row(records: Sequence[Record], confidence: float = 0.95) -> Row:
+    """Accuracy (Wilson interval), invalid rate, calibration, tokens, cost and latency of one group."""
+    scored = [r for r in records if not r.errored]
+    n = len(scored)
+    correct = sum(r.correct for r in scored)
+    lo, hi = wilson_interval(correct, n, confidence)
+    probs, gold = _probability_matrix(scored)
+    conf, top_correct = top_label(probs, gold)
+    cost = sum(r.cost for r in scored)
+    latencies = [r.latency for r in scored if r.latency is not None]
+    return {
+        "n": n,
+        "errors": len(records) - n,
+        "correct": correct,
+        "accuracy": _ratio(correct, n),
+        "acc_lo": lo,
+        "acc_hi": hi,
+        "invalid_rate": _ratio(sum(not r.valid for r in scored), n),
+        "n_prob": len(gold),
+        "brier": brier_score(probs, gold),
+        "log_score": log_score(probs, gold),
+        "ece": expected_calibration_error(conf, top_correct, 10),
+        "mean_confidence": mean_confidence(conf),
+        "tokens": _ratio(sum(r.tokens for r in scored), n),
+        "cost": cost,
+        "cost_per_correct": cost / correct if correct else math.nan,
+        "latency": float(np.mean(latencies)) if latencies else math.nan,
+    }
+
+
+def summary_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """One `summary_row` per protocol label x judge x task."""
+    groups = group_by(records, lambda r: (r.label, r.judge, r.task))
+    return [
+        {"protocol": label, "judge": judge, "task": task, **summary_row(group, confidence)}
+        for (label, judge, task), group in groups.items()
+    ]
+
+
+def _by_item(records: Iterable[Record]) -> dict[tuple[str, str, int], Record]:
+    out: dict[tuple[str, str, int], Record] = {}
+    for r in records:
+        if not r.errored:
+            out.setdefault(r.item, r)
+    return out
+
+
+def _question_means(by_item: dict[tuple[str, str, int], Record], items: Iterable[tuple[str, str, int]]) -> dict:
+    sums: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for item in items:
+        sums[item[:2]].append(float(by_item[item].correct))
+    return {q: sum(v) / len(v) for q, v in sums.items()}
+
+
+def paired_rows(
+    records: Sequence[Record], n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
+) -> list[Row]:
+    """Every pair of protocol labels with the same judge and task, on the items both answered.
+
+    McNemar's exact test pairs (question, seed) items. The bootstrap interval of the accuracy difference and the
+    permutation test resample questions (averaging over shared seeds first), so repeated seeds of one question
+    are not counted as independent evidence.
+    """
+    rows = []
+    for (judge, task), group in group_by(records, lambda r: (r.judge, r.task)).items():
+        by_label = {label: _by_item(rs) for label, rs in group_by(group, lambda r: r.label).items()}
+        for a, b in combinations(by_label, 2):
+            shared = [item for item in by_label[a] if item in by_label[b]]
+            if not shared:
+                continue
+            ca = [by_label[a][i].correct for i in shared]
+            cb = [by_label[b][i].correct for i in shared]
+            mc = mcnemar_exact(ca, cb)
+            qa, qb = _question_means(by_label[a], shared), _question_means(by_label[b], shared)
+            xa, xb = list(qa.values()), [qb[q] for q in qa]
+            boot = paired_bootstrap_diff(xa, xb, n_resamples, confidence, seed)
+            perm = paired_permutation_test(xa, xb, n_resamples, seed)
+            rows.append(
+                {
+                    "judge": judge,
+                    "task": task,
+                    "a": a,
+                    "b": b,
+                    "n_items": len(shared),
+                    "n_questions": len(qa),
+                    "acc_a": float(np.mean(ca)),
+                    "acc_b": float(np.mean(cb)),
+                    "diff": float(np.mean(ca)) - float(np.mean(cb)),
+                    "diff_lo": boot.lo,
+                    "diff_hi": boot.hi,
+                    "a_only": mc.a_only,
+                    "b_only": mc.b_only,
+                    "mcnemar_p": mc.p_value,
+                    "permutation_p": perm.p_value,
+                }
+            )
+    return rows
+
+
+def _tier_label(group: Sequence[Record], tier: str) -> list[str]:
+    labels = group_by(group, lambda r: r.label)
+    return [label for label, rs in labels.items() if all(r.tier == tier for r in rs)]
+
+
+def pgr_rows(
+    records: Sequence[Record], n_resamples: int = 10_000, confidence: float = 0.95, seed: int = 0
+) -> list[Row]:
+    """Performance gap recovered of every other protocol, per judge x task where both tiers were run.
+
+    Questions shared by the protocol and both tiers are the items; each question's score is its accuracy averaged
+    over seeds. When several labels are naive (or expert) the first one is the baseline and the row says so.
+    """
+    rows = []
+    for (judge, task), group in group_by(records, lambda r: (r.judge, r.task)).items():
+        naive, expert = _tier_label(group, NAIVE), _tier_label(group, EXPERT)
+        if not naive or not expert:
+            continue
+        by_label = group_by([r for r in group if not r.errored], lambda r: r.label)
+        means = {
+            label: {
+                q: float(np.mean([r.correct for r in rs])) for q, rs in group_by(recs, lambda r: r.question_id).items()
+            }
+            for label, recs in by_label.items()
+        }
+        base, top = naive[0], expert[0]
+        for label in by_label:
+            if label in naive or label in expert:
+                continue
+            qs = [q for q in means[label] if q in means.get(base, {}) and q in means.get(top, {})]
+            res = performance_gap_recovered(
+                [means[label][q] for q in qs],
+                [means[base][q] for q in qs],
+                [means[top][q] for q in qs],
+                n_resamples,
+                confidence,
+                seed,
+            )
+            notes = [n for n in (res.reason, res.note) if n]
+            if len(naive) > 1 or len(expert) > 1:
+                notes.append(f"baselines: naive={base!r}, expert={top!r}")
+            rows.append(
+                {
+                    "protocol": label,
+                    "judge": judge,
+                    "task": task,
+                    "naive_label": base,
+                    "expert_label": top,
+                    "n_questions": res.n,
+                    "naive": res.naive,
+                    "expert": res.expert,
+                    "accuracy": res.protocol,
+                    "pgr": res.estimate,
+                    "pgr_lo": res.lo,
+                    "pgr_hi": res.hi,
+                    "note": "; ".join(notes),
+                }
+            )
+    return rows
+
+
+def _winner(r: Record) -> str | None:
+    if not r.valid:
+        return None
+    roles = [d.role for d in r.debaters if d.answer == r.choice]
+    return roles[0] if len(roles) == 1 else None
+
+
+def _debates(records: Sequence[Record]) -> list[Record]:
+    return [r for r in records if not r.errored and len(r.debaters) >= 2]
+
+
+def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """Win rate by speaking side (debater role) and by correct/incorrect side, per protocol label x judge.
+
+    A side wins when the judge chose the answer it argued; undecided debates (invalid judgments) are left out.
+    """
+    rows = []
+    for (label, judge), group in group_by(_debates(records), lambda r: (r.label, r.judge)).items():
+        roles = sorted({d.role for r in group for d in r.debaters})
+        by_role, undecided = win_rate_by_side([_winner(r) for r in group], roles, confidence)
+        truth = []
+        for r in group:
+            w = _winner(r)
+            truth.append(None if w is None else ("correct" if r.choice == r.gold else "incorrect"))
+        by_truth, _ = win_rate_by_side(truth, ["correct", "incorrect"], confidence)
+        for wr in (*by_role, *by_truth):
+            rows.append(
+                {
+                    "protocol": label,
+                    "judge": judge,
+                    "side": wr.side,
+                    "wins": wr.wins,
+                    "n": wr.n,
+                    "win_rate": wr.rate,
+                    "lo": wr.lo,
+                    "hi": wr.hi,
+                    "undecided": undecided,
+                }
+            )
+    return rows
+
+
+def matches(records: Sequence[Record]) -> dict[str, list[tuple[str, str, float]]]:
+    """Bradley-Terry matches per judge: the debater model whose answer the judge chose beat each other one.
+
+    Self-play debates (one model on every side) carry no information about relative strength and are skipped.
+    """
+    out: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    for r in _debates(records):
+        w = _winner(r)
+        if w is None:
+            continue
+        win_model = next(d.model for d in r.debaters if d.role == w)
+        for d in r.debaters:
+            if d.role != w and d.model != win_model:
+                out[r.judge].append((win_model, d.model, 1.0))
+    return dict(out)
+
+
+def rating_rows(
+    records: Sequence[Record], n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> list[Row]:
+    """Debater Elo ratings per judge with bootstrap intervals, plus the judge's accuracy in that debater's debates.
+
+    Judge accuracy uses the debater's self-play debates when there are any (the setting of Khan et al. 2024),
+    otherwise every debate it took part in; `basis` says which.
+    """
+    rows = []
+    debates = _debates(records)
+    for judge, ms in matches(records).items():
+        judged = [r for r in debates if r.judge == judge]
+        for rating in bradley_terry_ratings(ms, n_resamples, confidence, seed):
+            selfplay = [r for r in judged if all(d.model == rating.player for d in r.debaters)]
+            involved = [r for r in judged if any(d.model == rating.player for d in r.debaters)]
+            pool, basis = (selfplay, "self-play") if selfplay else (involved, "involved")
+            correct = sum(r.correct for r in pool)
+            lo, hi = wilson_interval(correct, len(pool), confidence)
+            rows.append(
+                {
+                    "judge": judge,
+                    "debater": rating.player,
+                    "elo": rating.elo,
+                    "elo_lo": rating.elo_lo,
+                    "elo_hi": rating.elo_hi,
+                    "games": rating.games,
+                    "score": rating.score,
+                    "judge_accuracy": _ratio(correct, len(pool)),
+                    "acc_lo": lo,
+                    "acc_hi": hi,
+                    "n_accuracy": len(pool),
+                    "basis": basis,
+                }
+            )
+    return rows
+
+
+def round_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """Accuracy by round for multi-round protocols.
+
+    `kind="judgment"`: protocols that record a judgment after each round; accuracy of the k-th judgment over the
+    episodes that reached it (invalid counts as wrong). `kind="rounds"`: one protocol run with several values of
+    `protocol_config["rounds"]`; accuracy per configured number of rounds.
+    """
+    rows: list[Row] = []
+    scored = [r for r in records if not r.errored]
+    for (label, judge, task), group in group_by(scored, lambda r: (r.label, r.judge, r.task)).items():
+        depth = max(len(r.interim_correct) for r in group)
+        if depth < 2:
+            continue
+        for k in range(depth):
+            reached = [bool(r.interim_correct[k]) for r in group if len(r.interim_correct) > k]
+            lo, hi = wilson_interval(sum(reached), len(reached), confidence)
+            rows.append(_round_row("judgment", label, judge, task, k + 1, reached, lo, hi))
+    with_rounds = [r for r in scored if r.rounds is not None]
+    for (protocol, judge, task), group in group_by(with_rounds, lambda r: (r.protocol, r.judge, r.task)).items():
+        by_rounds = group_by(group, lambda r: r.rounds)
+        if len(by_rounds) < 2:
+            continue
+        for rounds in sorted(by_rounds):
+            outcomes = [r.correct for r in by_rounds[rounds]]
+            lo, hi = wilson_interval(sum(outcomes), len(outcomes), confidence)
+            rows.append(_round_row("rounds", protocol, judge, task, int(rounds), outcomes, lo, hi))
+    return rows
+
+
+def _round_row(
+    kind: str, label: str, judge: str, task: str, rnd: int, outcomes: Sequence[bool], lo: float, hi: float
+) -> Row:
+    return {
+        "kind": kind,
+        "protocol": label,
+        "judge": judge,
+        "task": task,
+        "round": rnd,
+        "n": len(outcomes),
+        "accuracy": _ratio(sum(outcomes), len(outcomes)),
+        "acc_lo": lo,
+        "acc_hi": hi,
+    }
