@@ -14,6 +14,7 @@ from oversight.cli.errors import CLIError
 COMMAND_MODULES = ["oversight.cli.models_cmd"]
 COMMAND_MODULES += ["oversight.cli.run_cmd", "oversight.cli.show_cmd"]
 COMMAND_MODULES += ["oversight.cli.tasks_cmd"]
+COMMAND_MODULES += ["oversight.cli.compare_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:
