@@ -90,7 +90,7 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
     full_ids = [json.loads(x)["id"] for x in (full.run_dir / "episodes.jsonl").read_text().splitlines()]
     assert len(full_ids) == 2 * N_QUESTIONS
 
-    kill_at = random.randint(2, len(full_ids) - 10)
+    kill_at = random.randint(8, len(full_ids) - 10)
     proc, run_dir = _start_and_stop(tmp_path, spec_path, signal.SIGKILL, kill_at)
     assert proc.returncode == -signal.SIGKILL
     assert not (run_dir / "summary.json").exists()

@@ -63,7 +63,7 @@ def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
             questions, prov = _load_named(task, str(path) if path is not None else task.dataset)
     except SpecError as err:
         raise SpecError([f"{where}.dataset: {e}" for e in err.errors]) from None
-    except (FileNotFoundError, KeyError, ValueError, ImportError) as err:
+    except (FileNotFoundError, KeyError, ValueError, ImportError, RuntimeError) as err:  # incl. data unavailable
         raise SpecError(f"{where}.dataset: {_plain(err)}") from None
     if not questions:
         raise SpecError(f"{where}: no questions left (check dataset, split, filters)")

@@ -49,7 +49,7 @@ from oversight.models.cache import CallCache
 from oversight.models.limits import EndpointLimits
 from oversight.models.managed import ManagedModel
 from oversight.models.registry import get_model
-from oversight.store import SPEC_FILE, SUMMARY_FILE, EpisodeWriter, finished_ids, read_json, write_json
+from oversight.store import SPEC_FILE, SUMMARY_FILE, EpisodeWriter, iter_episodes, read_json, write_json
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
 
@@ -189,9 +189,13 @@ async def arun_experiment(
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / SPEC_FILE, _spec_record(spec, run_dir.name, tasks, len(plans), digest))
 
-    done = finished_ids(run_dir)
-    prior_tokens = sum(t for t, _ in done.values())
-    prior_cost = sum(c for _, c in done.values())
+    # One streaming pass over what a previous session finished: ids to skip, totals for the budget and summary.
+    summary = Summary()
+    done: set[str] = set()
+    for ep in iter_episodes(run_dir):
+        done.add(ep.id)
+        summary.add(ep)
+    prior_tokens, prior_cost = summary.total.tokens, summary.total.cost
     pending = [p for p in plans if p.id not in done]
 
     call_cache = _open_cache(spec.cache if cache is None else cache)
@@ -206,7 +210,6 @@ async def arun_experiment(
 
     counters = Counters(total=len(plans), skipped=len(plans) - len(pending))
     bar = make_progress(counters, progress, interval=progress_interval)
-    summary = Summary()
     engine = _Engine(spec, bindings, counters, summary, bar, fail_fast, ledger, prior_tokens, prior_cost)
     status = "complete"
     started = time.time()
@@ -342,36 +345,42 @@ class _Engine:
         duration: float,
     ) -> Episode:
         q = plan.question
-        ep.id = plan.id
-        ep.experiment = self.spec.name
-        ep.question_id = q.id
-        ep.protocol = plan.entry.name
-        ep.protocol_config = plan.config_dump
-        ep.roles = {role: m.name for role, m in models.items()}
-        ep.judge = plan.judge.name if plan.judge is not None else ""
-        ep.seed = plan.seed
-        if ep.gold is None:
-            ep.gold = q.answer
-        if not ep.choices:
-            ep.choices = q.choices
-        ep.tokens = sum(m.tokens for m in models.values())
-        ep.cost = sum(m.cost for m in models.values())
-        ep.timings = {**ep.timings, "start": start, "duration": duration}
-        if plan.protocol.label != plan.entry.name:
-            ep.meta = {**ep.meta, "label": plan.protocol.label}
-        calls = sum(m.calls for m in models.values())
+        tokens = cost = calls = hits = 0
+        for m in models.values():
+            tokens += m.tokens
+            cost += m.cost
+            calls += m.calls
+            hits += m.cache_hits
         self.counters.calls += calls
-        self.counters.cache_hits += sum(m.cache_hits for m in models.values())
+        self.counters.cache_hits += hits
+        values: dict[str, Any] = {
+            "id": plan.id,
+            "experiment": self.spec.name,
+            "question_id": q.id,
+            "protocol": plan.entry.name,
+            "protocol_config": plan.config_dump,
+            "roles": {role: m.name for role, m in models.items()},
+            "judge": plan.judge.name if plan.judge is not None else "",
+            "seed": plan.seed,
+            "gold": q.answer if ep.gold is None else ep.gold,
+            "choices": ep.choices or q.choices,
+            "tokens": tokens,
+            "cost": cost,
+            "timings": {**ep.timings, "start": start, "duration": duration},
+            "correct": None,
+        }
+        if plan.protocol.label != plan.entry.name:
+            values["meta"] = {**ep.meta, "label": plan.protocol.label}
         if error is not None:
-            ep.error = str(error) or repr(error)
-            ep.error_type = type(error).__name__
-            ep.correct = None
-            return ep
-        final = ep.final
-        if final is not None and final.valid and final.choice is not None and ep.gold is not None:
-            ep.correct = final.choice == ep.gold
+            values["error"] = str(error) or repr(error)
+            values["error_type"] = type(error).__name__
         else:
-            ep.correct = None
+            final = ep.final
+            if final is not None and final.valid and final.choice is not None and values["gold"] is not None:
+                values["correct"] = final.choice == values["gold"]
+        # Plain attribute storage: these are values we built ourselves, so skip pydantic's per-field __setattr__.
+        ep.__dict__.update(values)
+        ep.__pydantic_fields_set__.update(values)
         return ep
 
 
@@ -500,11 +509,7 @@ def _summary_record(
     cache: CallCache | None,
     started: float,
 ) -> dict[str, Any]:
-    # Totals over the whole run (earlier sessions included): re-read the file, streaming, so memory stays flat.
-    from oversight.experiment.summary import summarize
-    from oversight.store import iter_episodes
-
-    whole = summarize(iter_episodes(run_dir))
+    whole = engine.summary  # earlier sessions' episodes included (counted when the run started)
     return {
         "status": status,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
