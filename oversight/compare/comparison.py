@@ -303,7 +303,11 @@ def render_report(comparison: Comparison, figures: dict[str, Path], base: Path) 
                 rel = figures[fig_name].relative_to(base).as_posix()
                 lines += [f"![{FIGURE_CAPTIONS[fig_name]}]({rel})", "", f"*{FIGURE_CAPTIONS[fig_name]}*", ""]
     if not c.pgr:
-        lines += ['No PGR: it needs `direct` runs with both `tier = "naive"` and `tier = "expert"`.', ""]
+        lines += [
+            'No PGR: it needs, for one judge and task, `direct` runs with both `tier = "naive"` and '
+            '`tier = "expert"`, and at least one other protocol.',
+            "",
+        ]
     lines += [
         "## How these numbers are computed",
         "",
