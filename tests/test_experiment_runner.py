@@ -172,3 +172,27 @@ def test_two_judges_and_two_protocol_configs_make_a_grid(tmp_path: Path) -> None
         ("echo-2", "pure"): 3,
         ("echo-2", "other"): 3,
     }
+
+
+def test_named_task_and_several_tasks_record_task_and_provenance(tmp_path: Path) -> None:
+    data = write_questions(tmp_path / "q.jsonl", 2)
+    text = spec_toml(data).replace(
+        "[[protocols]]", '[[tasks]]\ndataset = "gen/hidden-passage"\nn = 3\nseed = 1\n\n[[protocols]]', 1
+    )
+    (tmp_path / "two.toml").write_text(text)
+    result = _run(Experiment.from_file(tmp_path / "two.toml"), tmp_path)
+    run = load_run(result.run_dir)
+    assert sorted({e.meta["task"] for e in run.episodes}) == [str(data), "gen/hidden-passage"]
+    assert len(run.episodes) == 5
+    datasets = run.spec["provenance"]["datasets"]
+    assert [d["entry"] for d in datasets] == ["tasks[0]", "tasks[1]"]
+    assert datasets[1]["dataset"] == "gen/hidden-passage" and datasets[1]["content_hash"]
+
+
+def test_filters_and_n_subsample(tmp_path: Path) -> None:
+    data = write_questions(tmp_path / "q.jsonl", 10)
+    text = spec_toml(data).replace("[[tasks]]\n", "[[tasks]]\nn = 3\nfilters = { answer = 1 }\n", 1)
+    (tmp_path / "f.toml").write_text(text)
+    result = _run(Experiment.from_file(tmp_path / "f.toml"), tmp_path)
+    qids = sorted(e.question_id for e in load_run(result.run_dir).episodes)
+    assert len(qids) == 3 and all(int(q[1:]) % 2 == 1 for q in qids)

@@ -33,6 +33,7 @@ class TaskData:
     index: int
     questions: list[Question]
     provenance: dict[str, Any]
+    name: str = ""
 
 
 @dataclass(slots=True)
@@ -48,6 +49,7 @@ class EpisodePlan:
     judge: JudgeSpec | None
     roles: dict[str, RoleSpec]
     seed: int
+    task: str = ""  # the task entry's dataset ref
 
 
 def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
@@ -69,7 +71,7 @@ def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
         raise SpecError(f"{where}: no questions left (check dataset, split, filters)")
     prov["content_hash"] = stable_hash([q.model_dump(mode="json") for q in questions], length=32)
     prov["n"] = len(questions)
-    return TaskData(index, questions, prov)
+    return TaskData(index, questions, prov, task.dataset)
 
 
 def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[EpisodePlan]:
@@ -104,7 +106,9 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
                                 "unique across the experiment's tasks"
                             )
                         seen.add(eid)
-                        plans.append(EpisodePlan(eid, q, proto, entry, config, config_dump, judge, roles, seed))
+                        plans.append(
+                            EpisodePlan(eid, q, proto, entry, config, config_dump, judge, roles, seed, task.name)
+                        )
     return plans
 
 

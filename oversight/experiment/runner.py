@@ -265,6 +265,7 @@ class _Engine:
         self.prior_cost = prior_cost
         self.budget_reason: str | None = None
         self._role_configs: dict[tuple[int, int], GenerateConfig] = {}
+        self._several_tasks = len(spec.tasks) > 1  # then each episode records its task (meta["task"])
 
     async def run(self, plans: list[EpisodePlan], writer: EpisodeWriter) -> None:
         it = iter(plans)
@@ -369,8 +370,13 @@ class _Engine:
             "timings": {**ep.timings, "start": start, "duration": duration},
             "correct": None,
         }
+        extra_meta = {}
         if plan.protocol.label != plan.entry.name:
-            values["meta"] = {**ep.meta, "label": plan.protocol.label}
+            extra_meta["label"] = plan.protocol.label
+        if self._several_tasks:
+            extra_meta["task"] = plan.task
+        if extra_meta:
+            values["meta"] = {**ep.meta, **extra_meta}
         if error is not None:
             values["error"] = str(error) or repr(error)
             values["error_type"] = type(error).__name__
@@ -460,7 +466,7 @@ def provenance(spec: Experiment, tasks: list[TaskData]) -> dict[str, Any]:
         "platform": platform.platform(),
         "argv": sys.argv,
         "prompts": prompt_hashes(),
-        "datasets": [{"task": t.index, **t.provenance} for t in tasks],
+        "datasets": [{"entry": f"tasks[{t.index}]", **t.provenance} for t in tasks],
     }
 
 
