@@ -158,3 +158,13 @@ def test_bad_dataset_is_reported_at_run(tmp_path: Path, data: Path, capsys: pyte
     path = _write(tmp_path, spec_toml(bad))
     assert main(["run", str(path), "--output-dir", str(tmp_path / "runs"), "--no-cache"]) == 2
     assert "tasks[0].dataset:" in capsys.readouterr().err
+
+
+def test_bad_model_option_fails_before_the_run_dir_exists(
+    tmp_path: Path, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, spec_toml(data).replace('options = { fn = "', 'options = { wobble = 1, fn = "'))
+    assert main(["run", str(path), "--output-dir", str(tmp_path / "runs"), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "judges[0].model: scripted/pure: bad option" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()

@@ -178,35 +178,41 @@ async def arun_experiment(
     plans = expand(spec, tasks)
     digest = ids_digest(plans)
 
+    # Everything that can fail on a bad spec or model happens before the run directory is touched.
+    rewrite_spec = False
     if resume is not None:
         run_dir = Path(resume)
-        _check_resume(run_dir, spec, digest, force, tasks, len(plans))
+        rewrite_spec = _check_resume(run_dir, digest, force)
     else:
         root = Path(output_dir if output_dir is not None else spec.output_dir)
         run_dir = root / spec.name / (run_id or _new_run_id())
         if (run_dir / SPEC_FILE).exists():
             raise SpecError(f"{run_dir}: run already exists; resume it with `oversight resume {run_dir}`")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / SPEC_FILE, _spec_record(spec, run_dir.name, tasks, len(plans), digest))
-
-    # One streaming pass over what a previous session finished: ids to skip, totals for the budget and summary.
-    summary = Summary()
-    done: set[str] = set()
-    for ep in iter_episodes(run_dir):
-        done.add(ep.id)
-        summary.add(ep)
-    prior_tokens, prior_cost = summary.total.tokens, summary.total.cost
-    pending = [p for p in plans if p.id not in done]
 
     call_cache = _open_cache(spec.cache if cache is None else cache)
     ledger = UsageLedger()
     limits = EndpointLimits(default=spec.endpoint_concurrency, limits=spec.endpoint_limits)
     try:
         bindings = _build_models(spec, call_cache, limits, ledger)
+        if resume is None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(run_dir / SPEC_FILE, _spec_record(spec, run_dir.name, tasks, len(plans), digest))
+        elif rewrite_spec:
+            old = read_json(run_dir / SPEC_FILE)
+            write_json(run_dir / f"spec.{datetime.now().strftime('%Y%m%d-%H%M%S')}.json", old)
+            write_json(run_dir / SPEC_FILE, _spec_record(spec, run_dir.name, tasks, len(plans), digest))
+        # One streaming pass over what earlier sessions finished: ids to skip, totals for budget and summary.
+        summary = Summary()
+        done: set[str] = set()
+        for ep in iter_episodes(run_dir):
+            done.add(ep.id)
+            summary.add(ep)
     except BaseException:
         if call_cache is not None:
             call_cache.close()
         raise
+    prior_tokens, prior_cost = summary.total.tokens, summary.total.cost
+    pending = [p for p in plans if p.id not in done]
 
     counters = Counters(total=len(plans), skipped=len(plans) - len(pending))
     bar = make_progress(counters, progress, interval=progress_interval)
@@ -426,20 +432,18 @@ def _new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
 
 
-def _check_resume(run_dir: Path, spec: Experiment, digest: str, force: bool, tasks: list[TaskData], total: int) -> None:
-    meta = read_json(run_dir / SPEC_FILE)
-    old = meta.get("episodes", {}).get("ids_digest")
+def _check_resume(run_dir: Path, digest: str, force: bool) -> bool:
+    """True when the spec changed and `force` allows it (spec.json is then rewritten); raises if not allowed."""
+    old = read_json(run_dir / SPEC_FILE).get("episodes", {}).get("ids_digest")
     if old == digest:
-        return
+        return False
     if not force:
         raise ResumeMismatchError(
             f"{run_dir}: this spec would change the episode ids of the run (the experiment, tasks, protocol "
             "configs, roles or seeds differ), so resuming would not be exact. Start a new run, or pass --force "
             "to resume anyway (episodes of the old spec stay in episodes.jsonl)."
         )
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    write_json(run_dir / f"spec.{stamp}.json", meta)
-    write_json(run_dir / SPEC_FILE, _spec_record(spec, run_dir.name, tasks, total, digest))
+    return True
 
 
 def _spec_record(spec: Experiment, run_id: str, tasks: list[TaskData], total: int, digest: str) -> dict[str, Any]:
