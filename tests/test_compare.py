@@ -1,4 +1,4 @@
-"""`oversight.compare` and `oversight compare` on a small hand-built run whose statistics are known by hand."""
+"""`oversight.comparison` and `oversight compare` on a small hand-built run whose statistics are known by hand."""
 
 import json
 import math
@@ -12,7 +12,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("pandas")
 
 from oversight.cli import main  # noqa: E402
-from oversight.compare import Comparison, compare  # noqa: E402
+from oversight.comparison import Comparison, compare  # noqa: E402
 from oversight.episode import Episode, Judgment, Turn  # noqa: E402
 from oversight.metrics import wilson_interval  # noqa: E402
 from oversight.store import EpisodeWriter, write_json  # noqa: E402
@@ -222,7 +222,7 @@ def test_cli_compare(run_dir, tmp_path, capsys):
 
 def test_import_is_light():
     code = (
-        "import sys, oversight.compare, oversight.metrics; "
+        "import sys, oversight.comparison, oversight.metrics; "
         "print(sorted(m for m in ('matplotlib', 'pandas', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -36,7 +36,7 @@ def _clean(value: Any) -> Any:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print the comparison tables and (unless --no-report) write the report; returns 0."""
-    from oversight.compare import compare
+    from oversight.comparison import compare
     from oversight.store import StoreError
 
     if args.resamples < 1:

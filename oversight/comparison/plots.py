@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from oversight.compare.records import Record
-from oversight.compare.tables import Row, _probability_matrix, group_by
+from oversight.comparison.records import Record
+from oversight.comparison.tables import Row, _probability_matrix, group_by
 from oversight.metrics.calibration import calibration_curve, top_label
 
 DPI = 150

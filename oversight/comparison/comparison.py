@@ -8,9 +8,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from oversight.compare import plots
-from oversight.compare.records import Record, to_records
-from oversight.compare.tables import (
+from oversight.comparison import plots
+from oversight.comparison.records import Record, to_records
+from oversight.comparison.tables import (
     Row,
     paired_rows,
     pgr_rows,
@@ -189,7 +189,7 @@ class Comparison:
 
     @cached_property
     def summary(self) -> list[Row]:
-        """One row per protocol x judge x task (see `oversight.compare.tables.summary_row`)."""
+        """One row per protocol x judge x task (see `oversight.comparison.tables.summary_row`)."""
         return summary_rows(self.records, self.confidence)
 
     @cached_property

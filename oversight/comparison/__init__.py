@@ -1,6 +1,6 @@
 """Compare protocols across runs: accuracy with intervals, calibration, cost, paired tests, sandwiching (PGR),
 debater ratings, plots and a Markdown report. Needs the `analysis` extra for plots and DataFrames."""
 
-from oversight.compare.comparison import Comparison, compare
+from oversight.comparison.comparison import Comparison, compare
 
 __all__ = ["Comparison", "compare"]

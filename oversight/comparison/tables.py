@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from oversight.compare.records import EXPERT, NAIVE, Record
+from oversight.comparison.records import EXPERT, NAIVE, Record
 from oversight.metrics.binomial import wilson_interval
 from oversight.metrics.calibration import (
     brier_score,
