@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {}
 _LAZY.update(Experiment="oversight.experiment", run_experiment="oversight.experiment", load_run="oversight.store")
 _LAZY.update(load_task="oversight.tasks", TaskSet="oversight.tasks")
+_LAZY.update(compare="oversight.comparison", Comparison="oversight.comparison")
 _LAZY.update(
     {n: "protocols" for n in ("Debate", "Consultancy", "Direct", "MultiAgentDebate", "debate", "consultancy", "direct")}
     | {n: "protocols" for n in ("mad", "DebateConfig", "ConsultancyConfig", "DirectConfig", "MADConfig")}
