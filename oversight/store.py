@@ -201,7 +201,10 @@ def list_runs(root: str | Path) -> list[Path]:
 
 def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
     """A pandas DataFrame with one row per episode; raises ImportError if pandas is not installed."""
-    import pandas as pd
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("Run.df needs pandas: pip install 'oversight[analysis]' (or pandas)") from None
 
     rows = []
     for ep in episodes:
