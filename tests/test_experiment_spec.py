@@ -168,3 +168,10 @@ def test_bad_model_option_fails_before_the_run_dir_exists(
     err = capsys.readouterr().err
     assert "judges[0].model: scripted/pure: bad option" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_model_level_errors_keep_their_own_path(tmp_path: Path, data: Path) -> None:
+    text = spec_toml(data).replace("seeds = [0]", "seeds = [0]\nrepeats = 2")
+    assert _errors(_write(tmp_path, text)) == ["repeats: give seeds or repeats, not both"]
+    text = spec_toml(data) + '\n[roles]\njudge = "scripted/j"\n'
+    assert _errors(_write(tmp_path, text)) == ["roles.judge: give the judge under judges or under roles, not both"]

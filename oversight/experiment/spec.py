@@ -175,7 +175,7 @@ class Experiment(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
         if self.seeds is not None and self.repeats != 1:
-            raise ValueError("give seeds or repeats, not both")
+            raise ValueError("repeats: give seeds or repeats, not both")
         if "judge" in self.roles and self.judges:
             raise ValueError("roles.judge: give the judge under judges or under roles, not both")
         names = [j.name for j in self.judges]
@@ -312,8 +312,8 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]
         # ProtocolSpec keeps config keys under `config`; users wrote them flat, so report them flat.
         if len(loc) >= 3 and loc[0] == "protocols" and loc[2] == "config":
             loc = loc[:2] + loc[3:]
-        path = _loc(loc, prefix) or prefix or "spec"
-        lines.append(f"{path}: {_message(e)}")
+        path = _loc(loc, prefix)
+        lines.append(f"{path}: {_message(e)}" if path else _message(e))  # model-level messages carry their path
     return lines
 
 
