@@ -204,7 +204,7 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
     try:
         import pandas as pd
     except ImportError:
-        raise ImportError("Run.df needs pandas: pip install 'oversight[analysis]' (or pandas)") from None
+        raise ImportError("Run.df needs pandas: pip install pandas") from None
 
     rows = []
     for ep in episodes:

@@ -57,6 +57,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         try:
             path = comparison.report(args.report)
         except ImportError as err:
-            raise CLIError(f"plots need matplotlib: pip install 'oversight[analysis]' ({err})") from None
+            raise CLIError(f"plots need matplotlib: pip install matplotlib ({err})") from None
         print(f"\nreport: {path}")
     return 0

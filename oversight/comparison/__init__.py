@@ -1,5 +1,5 @@
 """Compare protocols across runs: accuracy with intervals, calibration, cost, paired tests, sandwiching (PGR),
-debater ratings, plots and a Markdown report. Needs the `analysis` extra for plots and DataFrames."""
+debater ratings, plots and a Markdown report."""
 
 from oversight.comparison.comparison import Comparison, compare
 

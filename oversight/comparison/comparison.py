@@ -233,7 +233,7 @@ class Comparison:
         return "\n\n".join(parts)
 
     def to_pandas(self, which: str = "summary") -> pandas.DataFrame:
-        """One table as a pandas DataFrame (all raw columns); raises ImportError without pandas (extra `analysis`)."""
+        """One table as a pandas DataFrame (all raw columns); raises ImportError without pandas."""
         import pandas as pd
 
         return pd.DataFrame(self.rows(which))
@@ -241,7 +241,7 @@ class Comparison:
     def plot(self, directory: str | Path) -> dict[str, Path]:
         """Write the PNG figures that have data into `directory`; returns {figure name: path}.
 
-        Raises ImportError without matplotlib (extra `analysis`).
+        Raises ImportError without matplotlib.
         """
         out = Path(directory)
         written = {
