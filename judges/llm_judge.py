@@ -32,7 +32,8 @@ _TOKEN_STRIP = " \t\n\r()[]*.:\"'"
 def read_logprob_answer(out: ModelOutput, letters: str) -> list[float] | None:
     """Normalised probabilities over `letters` at the answer-letter position, from the output's top logprobs.
 
-    The answer position is the token holding the letter after "Answer:", else the first bare-letter token.
+    The answer position is the token holding the letter after "Answer:", else the reply's first token when that
+    is a bare letter.
     Returns None when the output has no logprobs or no answer letter among the top tokens there.
     """
     if not out.logprobs:
@@ -66,9 +67,11 @@ def _answer_token_index(out: ModelOutput, letters: str) -> int | None:
                     return i
                 break
             offset += len(t.token)
-    for i, t in enumerate(tokens):  # token text did not line up with the output text: first bare letter
-        if t.token.strip(_TOKEN_STRIP) in letters and t.token.strip(_TOKEN_STRIP):
-            return i
+    # No "Answer: X" we could line up with the tokens: the reply itself must open with the letter ("B. Because").
+    for i, t in enumerate(tokens):
+        key = t.token.strip(_TOKEN_STRIP)
+        if key:
+            return i if key in letters else None
     return None
 
 

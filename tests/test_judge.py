@@ -110,3 +110,10 @@ async def test_judge_prompt_never_contains_context():
 def test_prompt_override_changes_identity():
     m = get_model("scripted/j", outputs=["x"])
     assert LLMJudge(m).identity != LLMJudge(m, prompts={"judge_decide": "Q {question} {choices}"}).identity
+
+
+def test_logprob_fallback_only_reads_a_leading_letter():
+    lead = lp_output([" B", ".", " Because"], [(" B", math.log(0.8)), (" A", math.log(0.2))])
+    assert read_logprob_answer(lead, "AB") == pytest.approx([0.2, 0.8])
+    article = lp_output(["The", " text", " has", " A"], [(" A", math.log(0.8)), (" B", math.log(0.2))])
+    assert read_logprob_answer(article, "AB") is None
