@@ -10,6 +10,7 @@ from experiment_helpers import spec_toml, write_questions
 
 from oversight.episode import Episode
 from oversight.experiment import Experiment, ResumeMismatchError, RoleModel, run_experiment
+from oversight.experiment.spec import SpecError
 from oversight.store import load_run
 
 TIMING_KEYS = {"timings", "latency"}
@@ -88,6 +89,31 @@ def test_budget_cap_stops_starting_episodes(tmp_path: Path) -> None:
     assert "max_tokens 60 reached" in result.summary["budget"]["stopped"]
     # in-flight episodes finish; nothing new starts after the cap
     assert result.summary["total"]["tokens"] < 60 + 2 * 20
+
+
+def test_cost_cap_stops_starting_episodes(tmp_path: Path) -> None:
+    judge_model = "scripted/pure"
+    # $1 per token in and out: every episode costs dollars, so a $50 cap stops the run early
+    extra = f'[budget]\nmax_cost = 50.0\n[prices]\n"{judge_model}" = [1000000.0, 1000000.0]'
+    spec = _spec(tmp_path, n=40, concurrency=2, extra=extra)
+    assert spec.prices == {judge_model: (1000000.0, 1000000.0)}
+    result = _run(spec, tmp_path)
+    assert result.status == "budget"
+    assert 0 < result.done < 40
+    assert "max_cost $50 reached" in result.summary["budget"]["stopped"]
+    assert result.summary["total"]["cost"] >= 50
+
+
+def test_negative_prices_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="prices.*must be >= 0"):
+        Experiment.from_dict(
+            {
+                "name": "x",
+                "tasks": [{"dataset": "gen/arithmetic"}],
+                "protocols": [{"name": "direct"}],
+                "prices": {"openai/x": [-1, 0]},
+            }
+        )
 
 
 def test_role_settings_reach_the_protocol(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ async def arun_experiment(
             raise SpecError(f"{run_dir}: run already exists; resume it with `oversight resume {run_dir}`")
 
     call_cache = _open_cache(spec.cache if cache is None else cache)
-    ledger = UsageLedger()
+    ledger = UsageLedger(spec.prices)
     limits = EndpointLimits(default=spec.endpoint_concurrency, limits=spec.endpoint_limits)
     try:
         bindings = _build_models(spec, call_cache, limits, ledger)

@@ -159,6 +159,8 @@ class Experiment(_Strict):
     endpoint_concurrency: int = Field(default=8, ge=1)
     endpoint_limits: dict[str, int] = Field(default_factory=dict)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    #: model string -> [USD per million input tokens, USD per million output tokens]; overrides the defaults
+    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
     output_dir: str = "runs"
     cache: bool | str = True
 
@@ -170,6 +172,14 @@ class Experiment(_Strict):
         for endpoint, limit in value.items():
             if limit < 1:
                 raise ValueError(f"{endpoint}: must be >= 1")
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _non_negative_prices(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for model, (inp, out) in value.items():
+            if inp < 0 or out < 0:
+                raise ValueError(f"{model}: prices must be >= 0")
         return value
 
     @model_validator(mode="after")
