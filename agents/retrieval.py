@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from oversight.episode import Turn
 from oversight.quotes import extract_quotes, normalize
-from oversight.transcript import View
+from oversight.transcript import View, make_turn
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _STOP = frozenset(
@@ -79,7 +79,7 @@ class RetrievalArguer:
         quotes = [self._quote(s, answer_text, rng) for s in self._fresh(view, view.answer, self.quotes_per_turn)]
         evidence = " ".join(f"The text says {q}" for q in quotes) or "The text is on my side."
         content = f"{lead} The answer is {view.letter}: {answer_text}. {evidence}"
-        return Turn.model_construct(role=view.role, content=content, round=view.round, answer=view.answer)
+        return make_turn(view.role, content, round=view.round, answer=view.answer)
 
     async def argue(self, view: View) -> Turn:
         """A speech quoting the best unused supporting sentences."""
@@ -88,14 +88,8 @@ class RetrievalArguer:
 
     async def ask(self, view: View) -> Turn:
         """A fixed cross-examination question."""
-        turn = Turn.model_construct(
-            role=view.role,
-            content="Which exact sentence of the text supports your answer?",
-            kind="question",
-            round=view.round,
-            answer=view.answer,
-        )
-        return turn
+        question = "Which exact sentence of the text supports your answer?"
+        return make_turn(view.role, question, kind="question", round=view.round, answer=view.answer)
 
     async def answer(self, view: View) -> Turn:
         """An answer that quotes more support."""
@@ -112,6 +106,4 @@ class RetrievalArguer:
             score = max((support(s, view.choices[k], view.question, others) for s in sents), default=0.0)
             if score > best_score:
                 best, best_score = idx, score
-        return Turn.model_construct(
-            role=view.role, content=f"Answer: {view.letter_of(best)}", kind="choice", round=view.round, answer=best
-        )
+        return make_turn(view.role, f"Answer: {view.letter_of(best)}", kind="choice", round=view.round, answer=best)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oversight.episode import Judgment, Provenance, Turn
-from oversight.transcript import Verdict, View
+from oversight.transcript import Verdict, View, make_turn
 
 
 class QuoteCountJudge:
@@ -32,6 +32,4 @@ class QuoteCountJudge:
 
     async def ask(self, view: View) -> Turn:
         """A fixed question to the participants."""
-        return Turn.model_construct(
-            role=view.role, content="Quote the sentence that settles it.", kind="question", round=view.round
-        )
+        return make_turn(view.role, "Quote the sentence that settles it.", kind="question", round=view.round)

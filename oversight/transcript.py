@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from oversight.episode import Episode, Judgment, Turn
 from oversight.quotes import escape, render_speech
-from oversight.types import ChatMessage, ModelOutput, Question
+from oversight.types import ChatMessage, ModelOutput, Question, Usage
 
 LETTERS = string.ascii_uppercase
 _WORD = re.compile(r"\S+")
@@ -286,13 +286,50 @@ def limit_words(turn: Turn, limit: int | None) -> Turn:
     return turn
 
 
+_NO_USAGE = Usage()
+
+
+def make_turn(
+    role: str,
+    content: str,
+    *,
+    kind: str = "speech",
+    round: int = 0,
+    answer: int | None = None,
+    seen: list[ChatMessage] | None = None,
+    model: str | None = None,
+    usage: Usage | None = None,
+    latency: float = 0.0,
+    cached: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Turn:
+    """A Turn built without validation, every field given (pydantic's default factories are slow to call
+    through `model_construct`: they cost more than the rest of a protocol step)."""
+    return Turn.model_construct(
+        role=role,
+        content=content,
+        kind=kind,
+        round=round,
+        seen=seen,
+        answer=answer,
+        quotes=[],
+        probability=None,
+        truncated=False,
+        model=model,
+        usage=usage if usage is not None else _NO_USAGE.model_copy(),
+        latency=latency,
+        cached=cached,
+        meta=meta if meta is not None else {},
+    )
+
+
 def model_turn(
     role: str, out: ModelOutput, seen: list[ChatMessage], *, kind: str = "speech", round: int = 0, **meta: Any
 ) -> Turn:
     """A Turn recording a model call: what was sent, what came back, usage and latency (no validation pass)."""
-    return Turn.model_construct(
-        role=role,
-        content=out.text.strip(),
+    return make_turn(
+        role,
+        out.text.strip(),
         kind=kind,
         round=round,
         seen=seen,
