@@ -36,6 +36,7 @@ class LLMAgent:
     """An agent whose prompts are files `agents/prompts/<name>.txt` (override by name with `prompts`).
 
     `identity` is the model name plus the hash of the prompt texts, recorded in every Episode it speaks in.
+    `temperature=None` leaves sampling to the model's (or the experiment role's) setting.
     """
 
     prompt_names: tuple[str, ...] = ()
@@ -45,13 +46,15 @@ class LLMAgent:
         model: Model,
         *,
         prompts: Mapping[str, str] | None = None,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         max_tokens: int = 400,
     ) -> None:
         self.model = model
         self.prompts = PromptSet.load(PROMPTS_DIR, self.prompt_names, prompts)
         self.identity = f"{model.name}#{self.prompts.hash}"
-        self._config = GenerateConfig(temperature=temperature, max_tokens=max_tokens)
+        # Only what we set explicitly overrides an experiment's per-role settings (the runner merges fields set).
+        sampling = {} if temperature is None else {"temperature": temperature}
+        self._config = GenerateConfig(max_tokens=max_tokens, **sampling)
 
     def fields(self, view: View) -> dict[str, Any]:
         """Template fields for `view` (all text already escaped by the transcript)."""

@@ -107,7 +107,7 @@ class LLMJudge:
         *,
         prompts: Mapping[str, str] | None = None,
         max_retries: int = 2,
-        temperature: float = 0.0,
+        temperature: float | None = None,
         retry_temperature: float = 0.7,
         max_tokens: int = 96,
         top_logprobs: int = 10,
@@ -121,13 +121,14 @@ class LLMJudge:
         self.max_retries = max_retries
         self.retry_temperature = retry_temperature
         self.require_probability = require_probability
+        sampling = {} if temperature is None else {"temperature": temperature}  # None: the role's own setting
         self._decide_cfg = GenerateConfig(
-            temperature=temperature,
+            **sampling,
             max_tokens=max_tokens,
             logprobs=use_logprobs,
             top_logprobs=top_logprobs if use_logprobs else None,
         )
-        self._ask_cfg = GenerateConfig(temperature=temperature, max_tokens=max_tokens)
+        self._ask_cfg = GenerateConfig(**sampling, max_tokens=max_tokens)
 
     def _fields(self, view: View) -> dict[str, str]:
         context = f"\nSource material:\n<source>\n{view.context}\n</source>\n" if view.context else ""

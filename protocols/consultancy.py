@@ -38,7 +38,7 @@ class ConsultancyConfig(BaseModel):
     word_limit: int | None = Field(default=150, ge=1)
     question_word_limit: int | None = Field(default=40, ge=1)
     quotes: QuoteConfig = Field(default_factory=QuoteConfig)
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)  # None: each role's own setting
     judge_max_retries: int = Field(default=2, ge=0)
     use_logprobs: bool = True
 

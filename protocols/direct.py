@@ -28,7 +28,7 @@ class DirectConfig(BaseModel):
     two_choice: bool = True
     order: Literal["balanced", "correct_first", "correct_second"] = "balanced"
     max_retries: int = Field(default=2, ge=0)
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)  # None: each role's own setting
     use_logprobs: bool = True
 
 

@@ -48,7 +48,8 @@ class MADConfig(BaseModel):
     two_choice: bool = False
     word_limit: int | None = Field(default=200, ge=1)
     quotes: QuoteConfig = Field(default_factory=QuoteConfig)
-    temperature: float = Field(default=0.7, ge=0.0, le=2.0)  # agents must differ for debate to mean anything
+    # Agents must differ for debate to mean anything: sample by default (None: the role's own setting).
+    temperature: float | None = Field(default=0.7, ge=0.0, le=2.0)
     judge_max_retries: int = Field(default=2, ge=0)
     use_logprobs: bool = True
 
