@@ -60,6 +60,7 @@ def test_cache_identity_follows_the_file_contents(tmp_path: Path):
     second = create_provider(f"local/{gguf}").cache_identity()
     assert second != first and str(gguf) in second
     assert create_provider(f"local/{gguf}", seed=3).cache_identity() != second
+    assert create_provider(f"local/{gguf}", flash_attn=False).cache_identity() != second
 
 
 def test_embedded_model_resolves_to_the_packaged_file():

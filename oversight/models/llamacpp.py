@@ -1,7 +1,7 @@
 """`local/smollm2-135m` and `local/<path.gguf>`: a GGUF model run in-process by llama.cpp, off the event loop.
 
-One loaded `Llama` per (file, n_ctx, n_threads) is shared by every provider in the process, with a single-worker
-thread: llama.cpp contexts are not thread-safe, so concurrent calls queue there instead of racing.
+One loaded `Llama` per (file, n_ctx, n_threads, flash_attn) is shared by every provider in the process, with a
+single-worker thread: llama.cpp contexts are not thread-safe, so concurrent calls queue there instead of racing.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def resolve_gguf(name: str) -> Path:
 class _Shared:
     """A loaded model, its worker thread and the providers using it (freed when the last one closes)."""
 
-    def __init__(self, key: tuple[str, int, int]) -> None:
+    def __init__(self, key: tuple[str, int, int, bool]) -> None:
         self.key = key
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
         self.users = 0
@@ -63,11 +63,16 @@ class _Shared:
         """The `Llama`, loaded on first use; runs on the worker thread only."""
         if self.llm is None:
             llama_cpp = _import_llama()
-            path, n_ctx, n_threads = self.key
+            path, n_ctx, n_threads, flash_attn = self.key
             start = time.perf_counter()
             try:
                 self.llm = llama_cpp.Llama(
-                    model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads, verbose=verbose
+                    model_path=path,
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    flash_attn=flash_attn,
+                    verbose=verbose,
                 )
             except ValueError as err:
                 raise ModelConfigError(f"llama.cpp cannot load {path}: {err}") from None
@@ -87,7 +92,7 @@ class _Shared:
             self.llm = None
 
 
-_SHARED: dict[tuple[str, int, int], _Shared] = {}
+_SHARED: dict[tuple[str, int, int, bool], _Shared] = {}
 _SHARED_LOCK = threading.Lock()
 _FINGERPRINTS: dict[tuple[str, int, int], str] = {}
 
@@ -119,8 +124,8 @@ class LlamaCppProvider(Provider):
 
     Options: `n_ctx` (context tokens), `n_threads` (default: the cores this process may use), `seed` (used
     when a call gives none; default random per call), `chat_template` (a Jinja template overriding the GGUF's),
-    `verbose` (llama.cpp logs). Per call, `GenerateConfig.extra` may set `top_k`, `top_p`, `min_p`,
-    `repeat_penalty` (default off).
+    `flash_attn` (faster on CPU too; default on), `verbose` (llama.cpp logs). Per call, `GenerateConfig.extra`
+    may set `top_k`, `top_p`, `min_p`, `repeat_penalty` (default off).
     Logprobs are the model's own next-token distribution, before any sampling transform.
     """
 
@@ -134,6 +139,7 @@ class LlamaCppProvider(Provider):
         n_threads: int | None = None,
         seed: int | None = None,
         chat_template: str | None = None,
+        flash_attn: bool = True,
         verbose: bool = False,
     ) -> None:
         self.path = resolve_gguf(name)
@@ -146,13 +152,16 @@ class LlamaCppProvider(Provider):
         self.seed = seed
         self.chat_template = chat_template
         self.verbose = verbose
-        self._key = (str(self.path), n_ctx, self.n_threads)
+        self.flash_attn = flash_attn
+        self._key = (str(self.path), n_ctx, self.n_threads, flash_attn)
         super().__init__(name, f"llama.cpp:{self.path}?n_ctx={n_ctx}&n_threads={self.n_threads}")
         self._shared: _Shared | None = None
         self._formatter: Any = None
 
     def cache_identity(self) -> str:
         extra = [f"seed={self.seed}"] if self.seed is not None else []
+        if not self.flash_attn:  # other kernels, other rounding: greedy output may differ
+            extra.append("flash_attn=off")
         if self.chat_template is not None:
             extra.append("template=" + hashlib.sha256(self.chat_template.encode()).hexdigest()[:16])
         version = importlib.metadata.version("llama-cpp-python")
