@@ -40,9 +40,13 @@ MARK_REMOVED = "[mark removed]"
 
 
 class QuoteConfig(BaseModel):
-    """How quotes are checked. `fuzzy_threshold=1.0` accepts exact (normalised) matches only."""
+    """How quotes are checked. The default, `fuzzy_threshold=1.0`, accepts exact (normalised) matches only.
 
-    fuzzy_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    Lower it (e.g. 0.9) to forgive typos — but a fuzzy match also forgives a slipped-in word such as "not" in a
+    long sentence, which is exactly what a dishonest debater would try; the score is recorded either way.
+    """
+
+    fuzzy_threshold: float = Field(default=1.0, ge=0.0, le=1.0)
     min_words: int = Field(default=1, ge=1)  # shorter quotes are never verified (one common word proves nothing)
 
 

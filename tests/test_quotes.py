@@ -48,8 +48,14 @@ def test_exact_match_respects_word_boundaries():
 def test_fuzzy_match_uses_threshold():
     near = "The ship Meridian ran aground on the northern reefs before dawn"  # one letter off
     assert 0.9 <= quote_score(near, CONTEXT) < 1.0
-    assert check_quote(near, CONTEXT).verified
-    assert not check_quote(near, CONTEXT, QuoteConfig(fuzzy_threshold=1.0)).verified
+    assert check_quote(near, CONTEXT, QuoteConfig(fuzzy_threshold=0.9)).verified
+    assert not check_quote(near, CONTEXT).verified  # exact is the default
+
+
+def test_a_slipped_in_negation_is_unverified_by_default():
+    altered = "The ship Meridian never ran aground on the northern reef before dawn"
+    assert quote_score(altered, CONTEXT) >= 0.85  # close by characters...
+    assert not check_quote(altered, CONTEXT).verified  # ...but not what the source says
 
 
 def test_invented_or_altered_quotes_are_unverified():
