@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from oversight.hashing import stable_hash
 from oversight.types import ChatMessage, Usage
 
 
@@ -89,12 +88,6 @@ class Episode(BaseModel):
     @property
     def final(self) -> Judgment | None:
         return self.judgments[-1] if self.judgments else None
-
-
-def stable_hash(obj: Any, length: int = 16) -> str:
-    """A short hex digest of `obj`'s canonical JSON (sorted keys), stable across runs and machines."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
 def episode_id(

@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from oversight.episode import episode_id, stable_hash
+from oversight.episode import episode_id
 from oversight.experiment.spec import Experiment, JudgeSpec, ProtocolSpec, RoleSpec, SpecError, TaskSpec
+from oversight.hashing import file_sha256, stable_hash
 from oversight.protocol_registry import PROTOCOLS, ProtocolEntry, get_protocol, register_protocol
 from oversight.types import Question
 
@@ -60,7 +61,7 @@ def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
         if path is not None and path.suffix == ".jsonl":
             # A JSONL of our own `Question` rows is read here; anything else goes through `oversight.tasks`.
             questions = _subsample(_filter(_read_jsonl(path), task.filters), task.n, task.seed)
-            prov: dict[str, Any] = {"dataset": str(path), "file_sha256": _file_hash(path)}
+            prov: dict[str, Any] = {"dataset": str(path), "file_sha256": file_sha256(path)}
         else:
             questions, prov = _load_named(task, str(path) if path is not None else task.dataset)
     except SpecError as err:
@@ -195,16 +196,6 @@ def _subsample(questions: list[Question], n: int | None, seed: int) -> list[Ques
         return questions
     picked = sorted(random.Random(seed).sample(range(len(questions)), n))
     return [questions[i] for i in picked]
-
-
-def _file_hash(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _plain(err: BaseException) -> str:

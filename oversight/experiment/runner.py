@@ -38,11 +38,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from oversight.episode import Episode, stable_hash
+from oversight.episode import Episode
 from oversight.experiment.expand import EpisodePlan, TaskData, expand, ids_digest, load_task
 from oversight.experiment.progress import Counters, Progress, make_progress
 from oversight.experiment.spec import Experiment, RoleSpec, SpecError
 from oversight.experiment.summary import Summary
+from oversight.hashing import stable_hash
 from oversight.models.accounting import UsageLedger
 from oversight.models.base import ModelError
 from oversight.models.cache import CallCache

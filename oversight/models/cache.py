@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
+from oversight.hashing import stable_hash
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
 _BATCH_SECONDS = 0.05
@@ -29,8 +28,7 @@ def call_key(identity: str, messages: list[ChatMessage], config: GenerateConfig)
         "m": [[m.role, m.content] for m in messages],
         "c": config.model_dump(mode="json"),
     }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return stable_hash(payload, length=64)
 
 
 class CallCache:

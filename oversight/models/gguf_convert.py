@@ -10,7 +10,6 @@ a folder whose marker matches is left alone. The folder is written under a tempo
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -18,6 +17,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from oversight.hashing import file_sha256
 
 MARKER = "oversight-gguf-convert.json"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -34,14 +35,6 @@ def default_gguf() -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def is_converted(out: Path, source_sha256: str, dtype: str) -> bool:
     """True when `out` holds a finished conversion of the same source with the same dtype."""
     try:
@@ -53,7 +46,7 @@ def is_converted(out: Path, source_sha256: str, dtype: str) -> bool:
 
 def convert(gguf: Path, out: Path, *, dtype: str = "bfloat16") -> bool:
     """Write the model folder for `gguf` at `out`; returns False when an up-to-date conversion was already there."""
-    source_sha256 = sha256_of(gguf)
+    source_sha256 = file_sha256(gguf)
     if is_converted(out, source_sha256, dtype):
         return False
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub: everything comes from the file
