@@ -9,23 +9,22 @@ out for models that refuse it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import anthropic
 import httpx2
 from pydantic import SecretStr
 
-from oversight.models.base import ModelConfigError, Provider
+from oversight.models.base import ModelConfigError
+from oversight.models.hosted import HostedProvider
 from oversight.models.http_errors import call_sdk, malformed
-from oversight.models.secrets import resolve_api_key
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage
 
 #: Anthropic's stop reasons in the vocabulary the other providers use; unknown ones pass through.
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(HostedProvider):
     """Messages API over `AsyncAnthropic`. The base URL is `base_url`, else `$ANTHROPIC_BASE_URL`, else
     Anthropic's; the key is `api_key`, else `$ANTHROPIC_API_KEY`, else `[keys].anthropic` in the config file.
     `send_temperature=False` omits `config.temperature` (for models that reject the parameter).
@@ -48,23 +47,16 @@ class AnthropicProvider(Provider):
         endpoint: str | None = None,
         send_temperature: bool = True,
     ) -> None:
-        url = (base_url or os.environ.get(self.base_url_env) or self.default_base_url).rstrip("/")
-        super().__init__(model, endpoint or url)
-        self.base_url = url
-        self.timeout = timeout
+        super().__init__(model, base_url=base_url, api_key=api_key, timeout=timeout, endpoint=endpoint)
         self.send_temperature = send_temperature
-        self._api_key = resolve_api_key(self.provider, self.api_key_env, api_key)
         self._client = anthropic.AsyncAnthropic(
             api_key=self._api_key.get_secret_value(),
-            base_url=url,
+            base_url=self.base_url,
             timeout=timeout,
             max_retries=0,
             default_headers=extra_headers,
             http_client=http_client,
         )
-
-    def cache_identity(self) -> str:
-        return self.name if self.base_url == self.default_base_url else f"{self.name}@{self.base_url}"
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         kwargs = self._request_kwargs(messages, config)
@@ -137,9 +129,3 @@ class AnthropicProvider(Provider):
             latency=latency,
             finish_reason=FINISH_REASONS.get(reason, reason) if isinstance(reason, str) else reason,
         )
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, endpoint={self.endpoint!r})"

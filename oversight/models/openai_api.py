@@ -6,20 +6,18 @@ The SDK's own retries are off (`max_retries=0`): retries live once, in `oversigh
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx2
 import openai
 from pydantic import SecretStr
 
-from oversight.models.base import Provider
+from oversight.models.hosted import HostedProvider
 from oversight.models.http_errors import call_sdk, malformed
-from oversight.models.secrets import resolve_api_key
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput, TokenLogprob, TopLogprob, Usage
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(HostedProvider):
     """Chat Completions over `AsyncOpenAI`. The base URL is `base_url`, else `$OPENAI_BASE_URL`, else OpenAI's;
     the key is `api_key`, else `$OPENAI_API_KEY`, else `[keys].openai` in the config file.
 
@@ -46,28 +44,16 @@ class OpenAIProvider(Provider):
         http_client: httpx2.AsyncClient | None = None,
         endpoint: str | None = None,
     ) -> None:
-        url = (base_url or os.environ.get(self.base_url_env) or self.default_base_url).rstrip("/")
-        super().__init__(model, endpoint or url)
-        self.base_url = url
-        self.timeout = timeout
-        self._api_key = self._resolve_api_key(api_key)
+        super().__init__(model, base_url=base_url, api_key=api_key, timeout=timeout, endpoint=endpoint)
         self._client = openai.AsyncOpenAI(
             api_key=self._api_key.get_secret_value(),
-            base_url=url,
+            base_url=self.base_url,
             organization=organization,
             timeout=timeout,
             max_retries=0,
             default_headers=extra_headers,
             http_client=http_client,
         )
-
-    def _resolve_api_key(self, explicit: str | SecretStr | None) -> SecretStr:
-        """The key to send; subclasses for servers that need none may return a placeholder instead of raising."""
-        return resolve_api_key(self.provider, self.api_key_env, explicit)
-
-    def cache_identity(self) -> str:
-        # The same model name behind a different server is not necessarily the same model.
-        return self.name if self.base_url == self.default_base_url else f"{self.name}@{self.base_url}"
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         kwargs = self._request_kwargs(messages, config)
@@ -127,12 +113,6 @@ class OpenAIProvider(Provider):
             latency=latency,
             finish_reason=choice.finish_reason,
         )
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(model={self.model!r}, endpoint={self.endpoint!r})"
 
 
 def _token_logprobs(logprobs: Any) -> list[TokenLogprob] | None:
