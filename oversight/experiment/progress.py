@@ -7,41 +7,25 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from oversight.episode import Episode
+from oversight.experiment.summary import Tally
 
 
 @dataclass(slots=True)
-class Counters:
-    """What the progress display shows; the runner updates it per finished episode."""
+class Counters(Tally):
+    """What the progress display shows: a `Tally` of this session's episodes (`add` per finished episode), plus
+    the run's total, the episodes skipped as already done, and calls and cache hits (the runner adds those)."""
 
     total: int = 0
-    done: int = 0
     skipped: int = 0
-    scored: int = 0
-    correct: int = 0
-    errors: int = 0
-    tokens: int = 0
-    cost: float = 0.0
     cache_hits: int = 0
     calls: int = 0
 
-    def add(self, ep: Episode) -> None:
-        """Count one finished episode."""
-        self.done += 1
-        self.tokens += ep.tokens
-        self.cost += ep.cost
-        if ep.error is not None:
-            self.errors += 1
-        elif ep.gold is not None:
-            self.scored += 1
-            self.correct += bool(ep.correct)
-
     def status(self) -> str:
         """A one-line status: done/total, accuracy, tokens, cost, cache hits, errors."""
-        acc = f"{self.correct / self.scored:.1%}" if self.scored else "-"
+        acc = f"{self.correct / self.n:.1%}" if self.n else "-"
         hit_rate = f"{self.cache_hits}/{self.calls}" if self.calls else "0"
         return (
-            f"{self.done + self.skipped}/{self.total} episodes | acc {acc} | {self.tokens:,} tok | "
+            f"{self.episodes + self.skipped}/{self.total} episodes | acc {acc} | {self.tokens:,} tok | "
             f"${self.cost:.4f} | cache {hit_rate} | errors {self.errors}"
         )
 
@@ -89,8 +73,8 @@ class LineProgress(Progress):
     def _print(self, now: float) -> None:
         c = self.counters
         elapsed = now - self._t0
-        remaining = c.total - c.done - c.skipped
-        eta = f"{remaining * elapsed / c.done:.0f}s" if c.done and remaining > 0 else "-"
+        remaining = c.total - c.episodes - c.skipped
+        eta = f"{remaining * elapsed / c.episodes:.0f}s" if c.episodes and remaining > 0 else "-"
         print(f"[{elapsed:6.1f}s] {c.status()} | eta {eta}", file=self.stream, flush=True)
 
 
@@ -140,12 +124,12 @@ class RichProgress(Progress):
 
     def _push(self) -> None:
         c = self.counters
-        self._bar.update(self._task, completed=c.done + c.skipped, **self._fields())
+        self._bar.update(self._task, completed=c.episodes + c.skipped, **self._fields())
 
     def _fields(self) -> dict[str, str]:
         c = self.counters
         return {
-            "acc": f"{c.correct / c.scored:.1%}" if c.scored else "-",
+            "acc": f"{c.correct / c.n:.1%}" if c.n else "-",
             "tokens": f"{c.tokens:,}",
             "cost": f"{c.cost:.4f}",
             "cache": f"{c.cache_hits}/{c.calls}",

@@ -243,7 +243,7 @@ async def arun_experiment(
                 pass
         record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started)
         write_json(run_dir / SUMMARY_FILE, record)
-    return RunResult(run_dir, status, len(plans), counters.done, counters.skipped, counters.errors, record)
+    return RunResult(run_dir, status, len(plans), counters.episodes, counters.skipped, counters.errors, record)
 
 
 class _Engine:
@@ -527,7 +527,7 @@ def _summary_record(
         "episodes": {
             "total": counters.total,
             "finished": whole.total.episodes,
-            "this_session": counters.done,
+            "this_session": counters.episodes,
             "skipped_as_done": counters.skipped,
             "errors": whole.total.errors,
         },
