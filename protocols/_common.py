@@ -55,10 +55,20 @@ def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any]
     return reduced, info
 
 
-def shown_order(question: Question, correct_first: bool) -> tuple[int, ...]:
-    """The order the two choices are shown in: the correct one first or second."""
+def choice_order(question: Question, order: str, seed: int) -> tuple[int, ...]:
+    """The order the choices are shown in. Two choices: the correct one first or second as `order` says
+    ("correct_first", "correct_second", or "balanced": by the question's counterbalancing bit); more: as given."""
+    if len(question.choices) != 2:
+        return tuple(range(len(question.choices)))
+    correct_first = order == "correct_first" or (order == "balanced" and not balance_bits(question.id, seed) & 2)
     gold = question.answer if question.answer is not None else 0
     return (gold, 1 - gold) if correct_first else (1 - gold, gold)
+
+
+def speech_max_tokens(word_limit: int | None) -> int:
+    """The token cap of an agent's speech under `word_limit`."""
+    # ~1.5 tokens per English word, with headroom: the word limit, not the token cap, should bind.
+    return 2 * (word_limit or 300) + 32
 
 
 def model_names(models_by_role: Mapping[str, Model]) -> dict[str, str]:

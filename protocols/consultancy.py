@@ -22,7 +22,15 @@ from oversight.protocol_registry import ProtocolEntry
 from oversight.quotes import QuoteConfig
 from oversight.transcript import Transcript, limit_words
 from oversight.types import Question
-from protocols._common import balance_bits, identities, model_names, settle, shown_order, two_choices
+from protocols._common import (
+    balance_bits,
+    choice_order,
+    identities,
+    model_names,
+    settle,
+    speech_max_tokens,
+    two_choices,
+)
 
 
 class ConsultancyConfig(BaseModel):
@@ -56,13 +64,12 @@ async def consultancy(
     q, reduced = two_choices(question, seed)
     gold = q.answer if q.answer is not None else 0
     bits = balance_bits(q.id, seed)
-    correct_first = cfg.order == "correct_first" or (cfg.order == "balanced" and not bits & 2)
     t = Transcript.start(
         q,
         protocol="consultancy",
         config=cfg,
         seed=seed,
-        order=shown_order(q, correct_first),
+        order=choice_order(q, cfg.order, seed),
         context_roles={"consultant"},
         roles=roles,
         rounds=cfg.rounds,
@@ -110,7 +117,7 @@ async def run(question: Question, models_by_role: Mapping[str, Model], config: B
     """Registry entry point: an LLM `Consultant` on the `consultant` model, an `LLMJudge` on the `judge` model."""
     cfg = config if isinstance(config, ConsultancyConfig) else ConsultancyConfig.model_validate(config)
     consultant = Consultant(
-        models_by_role["consultant"], temperature=cfg.temperature, max_tokens=_max_tokens(cfg.word_limit)
+        models_by_role["consultant"], temperature=cfg.temperature, max_tokens=speech_max_tokens(cfg.word_limit)
     )
     judge = LLMJudge(
         models_by_role["judge"],
@@ -119,11 +126,6 @@ async def run(question: Question, models_by_role: Mapping[str, Model], config: B
         use_logprobs=cfg.use_logprobs,
     )
     return await consultancy(question, consultant, judge, cfg, seed, model_names(models_by_role))
-
-
-def _max_tokens(word_limit: int | None) -> int:
-    # ~1.5 tokens per English word, with headroom: the word limit, not the token cap, should bind.
-    return 2 * (word_limit or 300) + 32
 
 
 CONSULTANCY = ProtocolEntry(

@@ -26,7 +26,15 @@ from oversight.protocol_registry import ProtocolEntry
 from oversight.quotes import QuoteConfig
 from oversight.transcript import Transcript, limit_words
 from oversight.types import Question
-from protocols._common import balance_bits, identities, model_names, settle, shown_order, two_choices
+from protocols._common import (
+    balance_bits,
+    choice_order,
+    identities,
+    model_names,
+    settle,
+    speech_max_tokens,
+    two_choices,
+)
 
 ROLES = ("debater_a", "debater_b")
 
@@ -70,8 +78,7 @@ async def debate(
     q, reduced = two_choices(question, seed)
     gold = q.answer if q.answer is not None else 0
     bits = balance_bits(q.id, seed)
-    correct_first = cfg.order == "correct_first" or (cfg.order == "balanced" and not bits & 2)
-    order = shown_order(q, correct_first)
+    order = choice_order(q, cfg.order, seed)
     first = {"a": 0, "b": 1}.get(cfg.first_speaker, (bits >> 2) & 1)
     speakers = (ROLES[first], ROLES[1 - first])
     t = Transcript.start(
@@ -127,7 +134,7 @@ async def debate(
         agents=identities(**agent_of, judge=judge),
         answers=answer_of,
         honest=next(r for r in ROLES if answer_of[r] == gold),
-        correct_first=correct_first,
+        correct_first=order[0] == gold,
         speaking_order=list(speakers),
     )
     if reduced is not None:
@@ -169,7 +176,7 @@ async def run(question: Question, models_by_role: Mapping[str, Model], config: B
     """Registry entry point: LLM `Debater`s on the `debater` model (or `debater_correct` / `debater_incorrect`
     for asymmetric studies) and an `LLMJudge` on the `judge` model."""
     cfg = config if isinstance(config, DebateConfig) else DebateConfig.model_validate(config)
-    max_tokens = 2 * (cfg.word_limit or 300) + 32
+    max_tokens = speech_max_tokens(cfg.word_limit)
 
     def debater(role: str) -> Debater:
         model = models_by_role.get(role) or models_by_role["debater"]

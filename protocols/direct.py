@@ -15,7 +15,7 @@ from oversight.models.base import Model
 from oversight.protocol_registry import ProtocolEntry
 from oversight.transcript import Transcript
 from oversight.types import Question
-from protocols._common import balance_bits, model_names, shown_order, two_choices
+from protocols._common import choice_order, model_names, two_choices
 
 
 class DirectConfig(BaseModel):
@@ -37,11 +37,7 @@ async def direct(
 ) -> Episode:
     """One direct answer to `question` by `judge`, naive or expert per `cfg.tier`. Returns the Episode."""
     q, reduced = two_choices(question, seed) if cfg.two_choice else (question, None)
-    if len(q.choices) == 2:
-        correct_first = cfg.order == "correct_first" or (cfg.order == "balanced" and balance_bits(q.id, seed) & 2 == 0)
-        order: tuple[int, ...] = shown_order(q, correct_first)
-    else:
-        order = tuple(range(len(q.choices)))
+    order = choice_order(q, cfg.order, seed)
     role = "expert" if cfg.tier == "expert" else "judge"
     transcript = Transcript.start(
         q, protocol="direct", config=cfg, seed=seed, order=order, context_roles={"expert"}, roles=roles

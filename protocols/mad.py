@@ -24,7 +24,7 @@ from oversight.protocol_registry import ProtocolEntry
 from oversight.quotes import QuoteConfig
 from oversight.transcript import Transcript, View
 from oversight.types import Question
-from protocols._common import balance_bits, identities, model_names, settle, shown_order, two_choices
+from protocols._common import choice_order, identities, model_names, settle, speech_max_tokens, two_choices
 
 
 class Responder(Protocol):
@@ -67,10 +67,7 @@ async def mad(
     if not question.choices:
         raise ValueError(f"{question.id}: multi-agent debate needs choices")
     q, reduced = two_choices(question, seed) if cfg.two_choice else (question, None)
-    if len(q.choices) == 2:
-        order: tuple[int, ...] = shown_order(q, not balance_bits(q.id, seed) & 2)
-    else:
-        order = tuple(range(len(q.choices)))
+    order = choice_order(q, "balanced", seed)
     names = [f"agent_{i + 1}" for i in range(len(agents))]
     t = Transcript.start(
         q,
@@ -151,7 +148,7 @@ async def run(question: Question, models_by_role: Mapping[str, Model], config: B
     """Registry entry point: `cfg.agents` `MADAgent`s on the `agent` model, and an `LLMJudge` on the `judge`
     model when `cfg.judge` is set."""
     cfg = config if isinstance(config, MADConfig) else MADConfig.model_validate(config)
-    max_tokens = 2 * (cfg.word_limit or 300) + 32
+    max_tokens = speech_max_tokens(cfg.word_limit)
     agents = [MADAgent(models_by_role["agent"], temperature=cfg.temperature, max_tokens=max_tokens)] * cfg.agents
     judge = None
     if cfg.judge:
