@@ -11,7 +11,7 @@ from typing import Any
 from oversight.episode import Turn
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
-from oversight.transcript import LETTERS, View, model_turn
+from oversight.transcript import View, model_turn
 from oversight.types import ChatMessage, GenerateConfig
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -94,5 +94,5 @@ class LLMAgent:
         """Ask the model which answer it takes; the turn's `answer` is the choice index, or None if unparseable."""
         turn = await self.call(view, system, template, kind="choice", max_tokens=24)
         letter = parse_answer_letter(turn.content, view.letters)
-        turn.answer = None if letter is None else view.order[LETTERS.index(letter)]
+        turn.answer = None if letter is None else view.choice_of(letter)
         return turn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.llm import LLMAgent, parse_answer_letter
 from oversight.episode import Turn
-from oversight.transcript import LETTERS, View
+from oversight.transcript import View
 
 
 class MADAgent(LLMAgent):
@@ -17,5 +17,5 @@ class MADAgent(LLMAgent):
         template = "mad_answer" if view.round == 0 else "mad_revise"
         turn = await self.call(view, "mad_system", template, kind="speech")
         letter = parse_answer_letter(turn.content, view.letters, last=True)
-        turn.answer = None if letter is None else view.order[LETTERS.index(letter)]
+        turn.answer = None if letter is None else view.choice_of(letter)
         return turn
