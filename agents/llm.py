@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,17 +10,15 @@ from typing import Any
 from oversight.episode import Turn
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
-from oversight.transcript import View, model_turn
+from oversight.transcript import ANSWER_RE, View, model_turn
 from oversight.types import ChatMessage, GenerateConfig
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
-_ANSWER_RE = re.compile(r"(?i:answer\s*(?:is)?\s*[:：]?)\s*[\(\[\*\"']*\s*([A-Z])(?![A-Za-z0-9])")
-
 
 def parse_answer_letter(text: str, letters: str, *, last: bool = False) -> str | None:
     """The letter after "Answer:" in `text` (the first, or the last with `last=True`), if it is one of `letters`."""
-    found = [m.group(1) for m in _ANSWER_RE.finditer(text) if m.group(1) in letters]
+    found = [m.group(1) for m in ANSWER_RE.finditer(text) if m.group(1) in letters]
     if not found:
         return None
     return found[-1] if last else found[0]

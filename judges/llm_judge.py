@@ -16,14 +16,12 @@ from pathlib import Path
 from oversight.episode import Judgment, Provenance, Turn
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
-from oversight.transcript import LETTERS, Verdict, View, model_turn
+from oversight.transcript import ANSWER_RE, LETTERS, Verdict, View, model_turn
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 PROMPT_NAMES = ("judge_system", "judge_decide", "judge_ask", "expert_system")
 
-# The letter itself must be upper case: "answer a question" is not an answer.
-_ANSWER_RE = re.compile(r"(?i:answer\s*(?:is)?\s*[:：]?)\s*[\(\[\*\"']*\s*([A-Z])(?![A-Za-z0-9])")
 _LEADING_LETTER_RE = re.compile(r"^\s*[\(\[\*\"']*([A-Z])(?:[\)\]\*\.:,]|[ \t]*(?:\n|$))")
 _CONFIDENCE_RE = re.compile(r"confidence\s*(?:level)?\s*(?:is)?\s*[:：=]?\s*(\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
 _TOKEN_STRIP = " \t\n\r()[]*.:\"'"
@@ -76,7 +74,7 @@ def _answer_token_index(out: ModelOutput, letters: str) -> int | None:
 
 
 def _first_answer(text: str, letters: str) -> re.Match[str] | None:
-    return next((m for m in _ANSWER_RE.finditer(text) if m.group(1) in letters), None)
+    return next((m for m in ANSWER_RE.finditer(text) if m.group(1) in letters), None)
 
 
 def read_stated_answer(text: str, letters: str) -> tuple[str, float | None] | None:

@@ -21,6 +21,8 @@ from oversight.quotes import escape, render_speech
 from oversight.types import ChatMessage, ModelOutput, Question, Usage
 
 LETTERS = string.ascii_uppercase
+#: "Answer: X" as agents and judges read it; the letter must be upper case ("answer a question" is not an answer).
+ANSWER_RE = re.compile(r"(?i:answer\s*(?:is)?\s*[:：]?)\s*[\(\[\*\"']*\s*([A-Z])(?![A-Za-z0-9])")
 _WORD = re.compile(r"\S+")
 
 
