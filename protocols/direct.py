@@ -27,7 +27,7 @@ class DirectConfig(BaseModel):
     tier: Literal["naive", "expert"] = "naive"
     two_choice: bool = True
     order: Literal["balanced", "correct_first", "correct_second"] = "balanced"
-    max_retries: int = Field(default=2, ge=0)
+    judge_max_retries: int = Field(default=2, ge=0)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)  # None: each role's own setting
     use_logprobs: bool = True
 
@@ -53,7 +53,10 @@ async def run(question: Question, models_by_role: Mapping[str, Model], config: B
     """Registry entry point: an `LLMJudge` on the `judge` role's model."""
     cfg = config if isinstance(config, DirectConfig) else DirectConfig.model_validate(config)
     judge = LLMJudge(
-        models_by_role["judge"], max_retries=cfg.max_retries, temperature=cfg.temperature, use_logprobs=cfg.use_logprobs
+        models_by_role["judge"],
+        max_retries=cfg.judge_max_retries,
+        temperature=cfg.temperature,
+        use_logprobs=cfg.use_logprobs,
     )
     return await direct(question, judge, cfg, seed, model_names(models_by_role))
 

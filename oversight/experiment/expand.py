@@ -96,7 +96,7 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
             roles = {r: spec.roles[r] for r in wanted}
             if judge is not None:
                 roles["judge"] = judge
-            role_key = {r: _role_identity(r, rs) for r, rs in roles.items()}
+            role_key = {r: _role_identity(rs) for r, rs in roles.items()}
             for seed in seeds:
                 for task in tasks:
                     for q in task.questions:
@@ -118,7 +118,7 @@ def ids_digest(plans: list[EpisodePlan]) -> str:
     return stable_hash(sorted(p.id for p in plans), length=32)
 
 
-def _role_identity(role: str, spec: RoleSpec) -> str:
+def _role_identity(spec: RoleSpec) -> str:
     # Model + explicit generation settings decide outputs; provider options (URLs, keys) do not enter the id.
     ident: dict[str, Any] = {"model": spec.model, **spec.generation()}
     if isinstance(spec, JudgeSpec):
