@@ -15,6 +15,7 @@ COMMAND_MODULES = ["oversight.cli.models_cmd"]
 COMMAND_MODULES += ["oversight.cli.run_cmd", "oversight.cli.show_cmd"]
 COMMAND_MODULES += ["oversight.cli.tasks_cmd"]
 COMMAND_MODULES += ["oversight.cli.compare_cmd"]
+COMMAND_MODULES += ["oversight.cli.demo_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:
