@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import random
 from collections.abc import Mapping
 from typing import Any
 
 from oversight.episode import Turn
 from oversight.models.base import Model
 from oversight.quotes import QuoteConfig, verify_quotes
+from oversight.tasks.two_answer import two_answer
 from oversight.transcript import limit_words
 from oversight.types import Question
 
@@ -25,34 +25,14 @@ def balance_bits(question_id: str, seed: int) -> int:
 def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any] | None]:
     """`question` reduced to exactly two choices (the correct one and a seeded distractor), keeping its id.
 
-    Uses the tasks layer's `two_answer` when it is available. Returns the question unchanged (and None) when it
-    already has two choices; otherwise the mapping back to the original choices as the second item. Raises
-    ValueError when no two-answer form exists (e.g. a free-form question without a distractor rule).
+    Returns the question unchanged (and None) when it already has two choices; otherwise the reduced question
+    and the mapping back to the original choices. Free-form questions with a distractor rule (e.g. numeric
+    answers) get one from the tasks layer. Raises ValueError when no two-answer form exists.
     """
     if len(question.choices) == 2:
         return question, None
-    try:
-        from oversight.tasks.two_answer import two_answer
-    except ImportError:  # the tasks layer is optional for protocol users
-        two_answer = None
-    if two_answer is not None:
-        reduced = two_answer(question, seed)
-        info = reduced.meta.get("two_answer")
-        return reduced.model_copy(update={"id": question.id}), info
-    if len(question.choices) < 2 or question.answer is None:
-        raise ValueError(f"{question.id}: needs at least two choices for a two-answer protocol")
-    rng = random.Random(f"{seed}:{question.id}")
-    distractor = rng.choice([i for i in range(len(question.choices)) if i != question.answer])
-    pair = [question.answer, distractor]
-    info = {"from": question.id, "original_choices": pair, "rule": "random", "seed": seed}
-    reduced = question.model_copy(
-        update={
-            "choices": [question.choices[i] for i in pair],
-            "answer": 0,
-            "meta": {**question.meta, "two_answer": info},
-        }
-    )
-    return reduced, info
+    reduced = two_answer(question, seed)
+    return reduced.model_copy(update={"id": question.id}), reduced.meta.get("two_answer")
 
 
 def choice_order(question: Question, order: str, seed: int) -> tuple[int, ...]:

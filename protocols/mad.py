@@ -64,9 +64,9 @@ async def mad(
 ) -> Episode:
     """Run multi-agent debate on `question`. Judgments: the majority vote, then the judge's when `judge` is given
     (the last is final). Returns the Episode; raises ValueError for a question without choices."""
-    if not question.choices:
-        raise ValueError(f"{question.id}: multi-agent debate needs choices")
     q, reduced = two_choices(question, seed) if cfg.two_choice else (question, None)
+    if not q.choices:
+        raise ValueError(f"{question.id}: multi-agent debate needs choices (or two_choice = true)")
     order = choice_order(q, "balanced", seed)
     names = [f"agent_{i + 1}" for i in range(len(agents))]
     t = Transcript.start(

@@ -82,3 +82,30 @@ async def test_registry_run_uses_distinct_seeds_per_agent():
     m = get_model("scripted/a", fn=fn)
     ep = await get_protocol("mad").run(Q4, {"agent": m}, MADConfig(agents=3, rounds=1), 0)
     assert len(set(seeds)) == 6 and ep.judgments[-1].choice == 1
+
+
+async def test_free_form_numeric_question_gets_two_answers():
+    from oversight.tasks import load_task
+
+    q = load_task("gen/arithmetic", n=1, seed=3).questions[0]
+    assert not q.choices  # free-form: the gold answer is a number
+
+    def fn(messages, config):
+        return "I compute it. Answer: A"
+
+    ep = await mad(q, [MADAgent(get_model("scripted/num", fn=fn))] * 2, MADConfig(agents=2, rounds=1, two_choice=True))
+    assert len(ep.choices) == 2 and ep.gold is not None
+    assert ep.meta["answers"][0][0] == ep.meta["answers"][0][1]  # both said "A"
+    assert ep.correct is not None
+
+
+async def test_free_form_question_without_two_choice_is_refused():
+    import pytest
+
+    from oversight.tasks import load_task
+
+    q = load_task("gen/arithmetic", n=1, seed=3).questions[0]
+    with pytest.raises(ValueError, match="needs choices"):
+        await mad(
+            q, [MADAgent(get_model("scripted/x", outputs=["A"]))], MADConfig(agents=1, rounds=0, two_choice=False)
+        )
