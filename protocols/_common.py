@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from oversight.counterbalance import balance_bits
 from oversight.episode import Turn
 from oversight.models.base import Model
 from oversight.quotes import QuoteConfig, verify_quotes
 from oversight.tasks.two_answer import two_answer
 from oversight.transcript import limit_words
 from oversight.types import Question
-
-
-def balance_bits(question_id: str, seed: int) -> int:
-    """64 pseudo-random bits from (question id, seed): each bit is one counterbalanced factor (which side a
-    consultant argues, which answer is shown first, who speaks first). Balanced over many questions and exactly
-    reproducible on resume."""
-    digest = hashlib.sha256(f"{question_id}\0{seed}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
 
 
 def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any] | None]:
@@ -40,7 +32,7 @@ def choice_order(question: Question, order: str, seed: int) -> tuple[int, ...]:
     ("correct_first", "correct_second", or "balanced": by the question's counterbalancing bit); more: as given."""
     if len(question.choices) != 2:
         return tuple(range(len(question.choices)))
-    correct_first = order == "correct_first" or (order == "balanced" and not balance_bits(question.id, seed) & 2)
+    correct_first = order == "correct_first" or (order == "balanced" and not balance_bits(question, seed) & 2)
     gold = question.answer if question.answer is not None else 0
     return (gold, 1 - gold) if correct_first else (1 - gold, gold)
 

@@ -63,7 +63,7 @@ async def consultancy(
     argued, whether it was correct, and (open variant) whether the consultant chose it."""
     q, reduced = two_choices(question, seed)
     gold = q.answer if q.answer is not None else 0
-    bits = balance_bits(q.id, seed)
+    bits = balance_bits(q, seed)
     t = Transcript.start(
         q,
         protocol="consultancy",

@@ -1,7 +1,8 @@
 """Debate: two debaters argue the two answers for R rounds in front of a judge who cannot see the text.
 
 Debater A defends the answer shown as A, Debater B the one shown as B. Which answer is shown first (so which
-debater is honest) and who speaks first are counterbalanced independently by a hash of (question id, seed).
+debater is honest) and who speaks first are counterbalanced independently: exactly across a run (the runner's
+balance rank), else by a hash of (question id, seed).
 Rounds are sequential (each speaker sees the speeches before it) or simultaneous (nobody sees the other's speech
 of the current round). Variants: open (each debater picks a side; agreement recorded; if both pick the same, the
 first speaker keeps it and the other is assigned the remaining answer), interactive (the judge asks a question
@@ -77,7 +78,7 @@ async def debate(
         raise ValueError(f"debate needs exactly two debaters, got {len(debaters)}")
     q, reduced = two_choices(question, seed)
     gold = q.answer if q.answer is not None else 0
-    bits = balance_bits(q.id, seed)
+    bits = balance_bits(q, seed)
     order = choice_order(q, cfg.order, seed)
     first = {"a": 0, "b": 1}.get(cfg.first_speaker, (bits >> 2) & 1)
     speakers = (ROLES[first], ROLES[1 - first])

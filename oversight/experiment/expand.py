@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from oversight.counterbalance import BALANCE_RANK, balance_ranks
 from oversight.episode import episode_id
 from oversight.experiment.spec import Experiment, JudgeSpec, ProtocolSpec, RoleSpec, SpecError, TaskSpec
 from oversight.hashing import file_sha256, stable_hash
@@ -81,6 +82,14 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
     plans: list[EpisodePlan] = []
     seen: set[str] = set()
     seeds = spec.seed_list()
+    # Counterbalancing is exact per task and seed: each question carries its rank in a seeded shuffle.
+    ranked: dict[tuple[int, int], list[Question]] = {}
+    for task in tasks:
+        for seed in seeds:
+            ranks = balance_ranks([q.id for q in task.questions], seed)
+            ranked[(task.index, seed)] = [
+                q.model_copy(update={"meta": {**q.meta, BALANCE_RANK: ranks[q.id]}}) for q in task.questions
+            ]
     for p_idx, proto in enumerate(spec.protocols):
         entry = resolve_protocol(proto.name)
         try:
@@ -99,7 +108,7 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
             role_key = {r: _role_identity(rs) for r, rs in roles.items()}
             for seed in seeds:
                 for task in tasks:
-                    for q in task.questions:
+                    for q in ranked[(task.index, seed)]:
                         eid = episode_id(spec.name, q.id, hashed_config, role_key, seed)
                         if eid in seen:
                             raise SpecError(
