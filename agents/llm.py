@@ -11,7 +11,7 @@ from oversight.episode import Turn
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
 from oversight.transcript import ANSWER_RE, View, model_turn
-from oversight.types import ChatMessage, GenerateConfig
+from oversight.types import ChatMessage, GenerateConfig, trusted
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
@@ -76,8 +76,8 @@ class LLMAgent:
         """One model call with `system` and `template` rendered for `view`, as a Turn (role/round from the view)."""
         f = self.fields(view)
         messages = [
-            ChatMessage.model_construct(role="system", content=self.prompts.render(system, **f)),
-            ChatMessage.model_construct(role="user", content=self.prompts.render(template, **f)),
+            trusted(ChatMessage, role="system", content=self.prompts.render(system, **f)),
+            trusted(ChatMessage, role="user", content=self.prompts.render(template, **f)),
         ]
         update: dict[str, Any] = {"seed": call_seed(view, template)}
         if max_tokens is not None:

@@ -17,7 +17,7 @@ from oversight.episode import Judgment, Provenance, Turn
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
 from oversight.transcript import ANSWER_RE, LETTERS, Verdict, View, model_turn
-from oversight.types import ChatMessage, GenerateConfig, ModelOutput
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, trusted
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 PROMPT_NAMES = ("judge_system", "judge_decide", "judge_ask", "expert_system")
@@ -144,7 +144,7 @@ class LLMJudge:
         """The chat messages this judge sends for `view` (the expert system prompt when the view has context)."""
         system = self.prompts.render("expert_system" if view.context else "judge_system")
         user = self.prompts.render(template, **self._fields(view))
-        return [ChatMessage.model_construct(role="system", content=system), ChatMessage(role="user", content=user)]
+        return [trusted(ChatMessage, role="system", content=system), trusted(ChatMessage, role="user", content=user)]
 
     async def decide(self, view: View) -> Verdict:
         """The judgment for `view`: probabilities over the choices shown (indexed like the question's choices).

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field
 
 from oversight.episode import Quote, Turn
+from oversight.types import trusted
 
 #: What agents write to quote the context. Parsed from raw agent text, before escaping.
 QUOTE_RE = re.compile(r"<quote>(.*?)</quote>", re.IGNORECASE | re.DOTALL)
@@ -116,9 +117,9 @@ def check_quote(text: str, context: str | None, cfg: QuoteConfig | None = None) 
     """A `Quote` for `text` with its status against `context` (never verified when there is no context)."""
     cfg = cfg or _DEFAULT
     if not context or len(normalize(text).split()) < cfg.min_words:
-        return Quote.model_construct(text=text, verified=False, score=0.0)
+        return trusted(Quote, text=text, verified=False, score=0.0)
     score = quote_score(text, context)
-    return Quote.model_construct(text=text, verified=score >= cfg.fuzzy_threshold and score > 0.0, score=score)
+    return trusted(Quote, text=text, verified=score >= cfg.fuzzy_threshold and score > 0.0, score=score)
 
 
 _DEFAULT = QuoteConfig()

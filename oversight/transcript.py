@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from oversight.episode import Episode, Judgment, Turn
 from oversight.quotes import escape, render_speech
-from oversight.types import ChatMessage, ModelOutput, Question, Usage
+from oversight.types import ChatMessage, ModelOutput, Question, Usage, trusted
 
 LETTERS = string.ascii_uppercase
 #: "Answer: X" as agents and judges read it; the letter must be upper case ("answer a question" is not an answer).
@@ -305,9 +305,10 @@ def make_turn(
     cached: bool = False,
     meta: dict[str, Any] | None = None,
 ) -> Turn:
-    """A Turn built without validation, every field given (pydantic's default factories are slow to call
-    through `model_construct`: they cost more than the rest of a protocol step)."""
-    return Turn.model_construct(
+    """A Turn built without validation, every field given (validation and `model_construct` cost more than the
+    rest of a protocol step)."""
+    return trusted(
+        Turn,
         role=role,
         content=content,
         kind=kind,

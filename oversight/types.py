@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], **values: Any) -> M:
+    """An instance of `cls` from values we built ourselves: no validation and no defaults, so every field must be
+    given (raises TypeError otherwise). About 4x cheaper than `model_construct`, for per-call hot paths."""
+    if len(values) != len(cls.model_fields):
+        missing = set(cls.model_fields) - set(values)
+        raise TypeError(f"{cls.__name__}: trusted() needs every field; missing {sorted(missing)}")
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 class ChatMessage(BaseModel):
