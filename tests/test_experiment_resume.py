@@ -59,10 +59,24 @@ def _start_and_stop(tmp_path: Path, spec: Path, sig: int, at_line: int) -> tuple
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "run made no progress"
         time.sleep(0.002)
+    # The call cache commits in batches from a writer thread: make sure something is on disk before a SIGKILL,
+    # or the "nothing cached is recomputed" check below would have nothing to check.
+    cache = tmp_path / "calls.sqlite"
+    while sig == signal.SIGKILL and not _has_rows(cache):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "nothing reached the call cache"
+        time.sleep(0.002)
     time.sleep(random.uniform(0, 0.02))  # land somewhere inside the next episode or two
     proc.send_signal(sig)
     proc.wait(timeout=30)
     return proc, run_dir
+
+
+def _has_rows(cache: Path) -> bool:
+    try:
+        return cache.exists() and bool(_cached_digests(cache))
+    except sqlite3.OperationalError:  # created but its table not committed yet
+        return False
 
 
 def _cached_digests(cache: Path) -> set[str]:
