@@ -175,3 +175,41 @@ def test_model_level_errors_keep_their_own_path(tmp_path: Path, data: Path) -> N
     assert _errors(_write(tmp_path, text)) == ["repeats: give seeds or repeats, not both"]
     text = spec_toml(data) + '\n[roles]\njudge = "scripted/j"\n'
     assert _errors(_write(tmp_path, text)) == ["roles.judge: give the judge under judges or under roles, not both"]
+
+
+def test_api_keys_given_as_options_never_reach_spec_json(tmp_path, monkeypatch):
+    from oversight.experiment import run_experiment
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-SECRET-98765")
+    spec = Experiment.from_dict(
+        {
+            "name": "keys",
+            "tasks": [{"dataset": "gen/arithmetic", "n": 2}],
+            "protocols": [{"name": "direct", "use_logprobs": False, "two_choice": True}],
+            "judges": [
+                {
+                    "name": "j",
+                    "model": "scripted/j",
+                    "options": {
+                        "outputs": ["Answer: A"],
+                        "cycle": True,
+                        "api_key": "sk-opt-SECRET-12345",  # unused by scripted; would be by openai/...
+                        "extra_headers": {"Authorization": "Bearer sk-hdr-SECRET-555"},
+                    },
+                }
+            ],
+            "description": "mentions sk-env-SECRET-98765 by mistake",
+            "cache": False,
+        }
+    )
+    resolved = spec.resolved()
+    assert resolved["judges"][0]["options"]["api_key"] == "***"
+    assert resolved["judges"][0]["options"]["extra_headers"]["Authorization"] == "***"
+    assert resolved["judges"][0]["options"]["outputs"] == ["Answer: A"]  # other options kept
+    assert "SECRET" not in str(resolved)
+    # Through the runner to disk: a key string that leaked into any field is masked in spec.json too.
+    del spec.judges[0].options["api_key"], spec.judges[0].options["extra_headers"]
+    result = run_experiment(spec, output_dir=tmp_path, progress="off")
+    assert result.status == "complete" and (result.run_dir / "spec.json").is_file()
+    written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"SECRET" not in written

@@ -8,12 +8,14 @@ path-qualified lines (`protocols[1].rounds: must be >= 1`) collected in one `Spe
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from oversight.models.secrets import redact
 from oversight.types import GenerateConfig
 
 
@@ -222,8 +224,10 @@ class Experiment(_Strict):
         return self._base_dir or Path.cwd()
 
     def resolved(self) -> dict[str, Any]:
-        """The spec as plain JSON-able data, defaults filled in (what `spec.json` records)."""
-        return json.loads(self.model_dump_json(fallback=str))
+        """The spec as plain JSON-able data, defaults filled in (what `spec.json` records). Secrets given as
+        options (`api_key`, tokens, passwords, headers with keys) are replaced by `"***"`: keys belong in the
+        environment or the config file, and never in a run directory."""
+        return _redact_secrets(json.loads(self.model_dump_json(fallback=str)))
 
     # --- loading and checking ---------------------------------------------------------------------------------
 
@@ -342,3 +346,17 @@ def _message(e: Any) -> str:
         return "must not be empty"
     msg = str(e.get("msg", "invalid"))
     return msg.removeprefix("Value error, ")
+
+
+_SECRET_NAME = re.compile(r"(api[_-]?key|secret|token|password|authorization|credential)", re.IGNORECASE)
+
+
+def _redact_secrets(data: Any) -> Any:
+    """`data` with the value of every secret-named key, and every known API key string, replaced by `"***"`."""
+    if isinstance(data, dict):
+        return {k: "***" if _SECRET_NAME.search(str(k)) and v else _redact_secrets(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_redact_secrets(v) for v in data]
+    if isinstance(data, str):
+        return redact(data)
+    return data
