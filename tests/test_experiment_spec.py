@@ -206,6 +206,7 @@ def test_api_keys_given_as_options_never_reach_spec_json(tmp_path, monkeypatch):
     assert resolved["judges"][0]["options"]["api_key"] == "***"
     assert resolved["judges"][0]["options"]["extra_headers"]["Authorization"] == "***"
     assert resolved["judges"][0]["options"]["outputs"] == ["Answer: A"]  # other options kept
+    assert resolved["judges"][0]["max_tokens"] is None and "max_tokens" in resolved["budget"]  # not secrets
     assert "SECRET" not in str(resolved)
     # Through the runner to disk: a key string that leaked into any field is masked in spec.json too.
     del spec.judges[0].options["api_key"], spec.judges[0].options["extra_headers"]
@@ -213,3 +214,6 @@ def test_api_keys_given_as_options_never_reach_spec_json(tmp_path, monkeypatch):
     assert result.status == "complete" and (result.run_dir / "spec.json").is_file()
     written = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     assert b"SECRET" not in written
+    from oversight.experiment.spec import drop_masked
+
+    assert "api_key" not in drop_masked(resolved)["judges"][0]["options"]  # resume falls back to the environment

@@ -41,7 +41,7 @@ from typing import Any
 from oversight.episode import Episode
 from oversight.experiment.expand import EpisodePlan, TaskData, expand, ids_digest, load_task
 from oversight.experiment.progress import Counters, Progress, make_progress
-from oversight.experiment.spec import Experiment, RoleSpec, SpecError
+from oversight.experiment.spec import Experiment, RoleSpec, SpecError, drop_masked
 from oversight.experiment.summary import Summary
 from oversight.hashing import stable_hash
 from oversight.models.accounting import UsageLedger
@@ -155,7 +155,9 @@ def resume_spec(run_dir: str | Path) -> Experiment:
     """The `Experiment` recorded in a run's `spec.json`; raises `StoreError`/`SpecError`."""
     meta = read_json(Path(run_dir) / SPEC_FILE)
     base = meta.get("base_dir")
-    return Experiment.from_dict(meta.get("spec"), source=str(Path(run_dir) / SPEC_FILE), base_dir=base and Path(base))
+    return Experiment.from_dict(
+        drop_masked(meta.get("spec")), source=str(Path(run_dir) / SPEC_FILE), base_dir=base and Path(base)
+    )
 
 
 async def arun_experiment(

@@ -348,15 +348,27 @@ def _message(e: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
-_SECRET_NAME = re.compile(r"(api[_-]?key|secret|token|password|authorization|credential)", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"^(api[_-]?key|.*secret.*|.*password.*|authorization|(.*[_-])?token|credentials?)$", re.IGNORECASE
+)
+MASK = "***"
 
 
 def _redact_secrets(data: Any) -> Any:
     """`data` with the value of every secret-named key, and every known API key string, replaced by `"***"`."""
     if isinstance(data, dict):
-        return {k: "***" if _SECRET_NAME.search(str(k)) and v else _redact_secrets(v) for k, v in data.items()}
+        return {k: MASK if _SECRET_NAME.match(str(k)) and v else _redact_secrets(v) for k, v in data.items()}
     if isinstance(data, list):
         return [_redact_secrets(v) for v in data]
     if isinstance(data, str):
         return redact(data)
+    return data
+
+
+def drop_masked(data: Any) -> Any:
+    """`data` without the entries `resolved()` masked, so a resumed run reads its keys from the environment again."""
+    if isinstance(data, dict):
+        return {k: drop_masked(v) for k, v in data.items() if v != MASK}
+    if isinstance(data, list):
+        return [drop_masked(v) for v in data]
     return data
