@@ -164,7 +164,7 @@ class VLLMProvider(Provider):
         return await self.generate_at(self.pick_endpoint(), messages, config)
 
     async def generate_at(self, url: str, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
-        if self.server is not None and not self.server.running:
+        if self.server is not None and not self.server.ready:
             await self._ensure_started()
         client = self.clients[self.urls.index(url)]
         self.in_flight[url] += 1
@@ -181,7 +181,7 @@ class VLLMProvider(Provider):
         async with self._start_lock:
             if self._start_error is not None:
                 raise self._start_error
-            if self.server.running:
+            if self.server.ready:
                 return
             if self.server.startup_seconds is not None:  # it was up, and has died since
                 raise ModelConfigError(
@@ -196,7 +196,7 @@ class VLLMProvider(Provider):
 
     async def start(self) -> None:
         """Start the launched server now rather than on the first call (no-op for `base_url`)."""
-        if self.server is not None and not self.server.running:
+        if self.server is not None and not self.server.ready:
             await self._ensure_started()
 
     async def aclose(self) -> None:

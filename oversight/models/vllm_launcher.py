@@ -119,7 +119,13 @@ class VLLMServer:
 
     @property
     def running(self) -> bool:
+        """The process exists and has not exited (it may still be starting up)."""
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def ready(self) -> bool:
+        """Running and `/health` has answered since it was started."""
+        return self.running and self.startup_seconds is not None
 
     def argv(self) -> list[str]:
         """The full command line the server is started with (the API key, if any, is masked)."""

@@ -61,7 +61,9 @@ async def model() -> AsyncIterator[ManagedModel]:
     provider = m.provider
     assert isinstance(provider, VLLMProvider) and provider.server is not None
     try:
-        await provider.start()
+        # Launch on first use, under concurrency: every call waits for /health, none races the startup.
+        outs = await asyncio.gather(*(m.generate(user(f"Say {i}."), GenerateConfig(max_tokens=4)) for i in range(3)))
+        assert all(o.text for o in outs) and provider.server.ready
         print(f"\n[vllm] server startup: {provider.server.startup_seconds:.1f} s ({provider.server.base_url})")
         yield m
     finally:
