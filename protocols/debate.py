@@ -119,7 +119,8 @@ async def debate(
                 t.add(done(await agent_of[r].argue(view(r, rnd)), r, rnd))
         if cfg.cross_examination:
             for asker, other in (speakers, speakers[::-1]):
-                asked = done(await agent_of[asker].ask(view(asker, rnd, "ask", cfg.question_word_limit)), asker, rnd)
+                limit = cfg.question_word_limit
+                asked = done(await agent_of[asker].ask(view(asker, rnd, "ask", limit)), asker, rnd, limit)
                 asked.kind, asked.meta["to"] = "question", other
                 t.add(asked)
                 reply = done(await agent_of[other].answer(view(other, rnd, "answer")), other, rnd)

@@ -200,3 +200,16 @@ async def test_retrieval_debaters_honest_side_has_verified_quotes_and_fabricatio
 def test_config_rejects_unknown_fields():
     with pytest.raises(ValueError):
         DebateConfig(roundz=2)
+
+
+async def test_cross_examination_questions_are_cut_at_the_question_word_limit():
+    long = " ".join(f"w{i}" for i in range(80))
+    m = get_model("scripted/long", fn=lambda messages, config: f"{long} Answer: A")
+    ep = await get_protocol("debate").run(
+        Q, {"debater": m, "judge": m}, DebateConfig(cross_examination=True, word_limit=60, question_word_limit=10), 0
+    )
+    questions = [t for t in ep.turns if t.kind == "question"]
+    speech = [t for t in ep.turns if t.kind == "speech"]
+    assert questions and all(len(t.content.split()) <= 10 and t.truncated for t in questions)
+    assert all(len(t.content.split()) <= 60 and t.truncated for t in speech)
+    assert any(len(t.content.split()) > 10 for t in speech)
