@@ -26,6 +26,12 @@ class ProtocolEntry:
     run: ProtocolRunner
     optional_roles: tuple[str, ...] = field(default=())
     description: str = ""
+    #: which optional roles a given config needs after all (e.g. MAD with `judge = true` needs "judge")
+    config_roles: Callable[[BaseModel], tuple[str, ...]] | None = None
+
+    def roles_needed(self, config: BaseModel) -> tuple[str, ...]:
+        """The roles a run with `config` needs models for."""
+        return self.roles + (self.config_roles(config) if self.config_roles else ())
 
 
 #: name -> "module:attr" of a `ProtocolEntry`; protocol packages add themselves here.

@@ -161,6 +161,7 @@ MAD = ProtocolEntry(
     config=MADConfig,
     roles=("agent",),
     optional_roles=("judge",),
+    config_roles=lambda cfg: ("judge",) if getattr(cfg, "judge", False) else (),
     run=run,
     description="Multi-agent debate (Du et al.): N agents answer and revise for R rounds; majority (and judge).",
 )

@@ -217,3 +217,14 @@ def test_api_keys_given_as_options_never_reach_spec_json(tmp_path, monkeypatch):
     from oversight.experiment.spec import drop_masked
 
     assert "api_key" not in drop_masked(resolved)["judges"][0]["options"]  # resume falls back to the environment
+
+
+def test_mad_with_a_judge_needs_a_judges_entry():
+    base = {
+        "name": "m",
+        "tasks": [{"dataset": "gen/prontoqa", "n": 2}],
+        "roles": {"agent": {"model": "scripted/a", "options": {"outputs": ["Answer: A"], "cycle": True}}},
+    }
+    with pytest.raises(SpecError, match=r"judges: protocol 'mad' \(protocols\[0\]\) needs a judge"):
+        Experiment.from_dict({**base, "protocols": [{"name": "mad", "judge": True}]})
+    Experiment.from_dict({**base, "protocols": [{"name": "mad"}]})  # majority only: no judge needed

@@ -283,10 +283,11 @@ class Experiment(_Strict):
                 errors.append(f"{where}.name: {_strip_quotes(err)}")
                 continue
             try:
-                entry.config.model_validate(proto.config)
+                needed = entry.roles_needed(entry.config.model_validate(proto.config))
             except ValidationError as err:
                 errors.extend(format_validation_error(err, prefix=where))
-            for role in entry.roles:
+                needed = entry.roles
+            for role in needed:
                 used_roles.add(role)
                 if role == "judge":
                     if not self.judge_list():
