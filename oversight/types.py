@@ -35,7 +35,7 @@ class ChatMessage(BaseModel):
 
 
 class GenerateConfig(BaseModel):
-    """How to sample. `extra` passes provider-specific options through untouched (e.g. vLLM `guided_choice`)."""
+    """How to sample. `extra` passes provider-specific options through (e.g. vLLM `structured_outputs`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
