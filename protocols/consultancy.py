@@ -1,7 +1,8 @@
 """Consultancy: one consultant argues an answer to the judge for R rounds; the judge then decides.
 
-Assigned (default): the consultant argues the correct or the incorrect answer, balanced exactly across a run (the runner's
-balance rank; a hash of (question id, seed) when called directly). Interactive: the judge asks a question between rounds. Open: the consultant picks its side
+Assigned (default): the consultant argues the correct or the incorrect answer, balanced exactly across a run
+(the runner's balance rank; a hash of (question id, seed) when called directly). Interactive: the judge asks a
+question between rounds. Open: the consultant picks its side
 first (recorded); the judge never sees that choice being made.
 """
 
