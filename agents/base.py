@@ -1,4 +1,5 @@
-"""What protocols need from the agents that argue: speak, question, answer, choose a side."""
+"""What protocols need from their agents: arguers (debaters, consultants), MAD responders, market predictors,
+decomposers and solvers. Each is a small protocol class with one async method per thing it is asked to do."""
 
 from __future__ import annotations
 
@@ -27,3 +28,42 @@ class Arguer(Protocol):
     async def answer(self, view: View) -> Turn: ...
 
     async def choose(self, view: View) -> Turn: ...
+
+
+@runtime_checkable
+class Responder(Protocol):
+    """A multi-agent-debate participant: `respond` returns a turn whose `answer` is its current choice (or None)."""
+
+    identity: str
+
+    async def respond(self, view: View) -> Turn: ...
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """A market (market making): `predict` returns a turn whose `probability`/`meta["distribution"]` give its
+    prediction of the judge's final distribution over the answers shown in `view`."""
+
+    identity: str
+
+    async def predict(self, view: View) -> Turn: ...
+
+
+@runtime_checkable
+class Decomposer(Protocol):
+    """Splits the question of `view` into subquestions (decomposition, IDA): the turn's `meta["subquestions"]`
+    lists them (empty: answer it directly), or the turn is marked invalid (`meta["valid"] = False`)."""
+
+    identity: str
+
+    async def decompose(self, view: View) -> Turn: ...
+
+
+@runtime_checkable
+class Solver(Protocol):
+    """Answers the question of `view` (a leaf of a decomposition, or a parent combining its children's answers,
+    which the view's transcript holds): the turn's content is the answer."""
+
+    identity: str
+
+    async def solve(self, view: View) -> Turn: ...

@@ -54,7 +54,9 @@ class LLMAgent:
         self._config = GenerateConfig(max_tokens=max_tokens, **sampling)
 
     def fields(self, view: View) -> dict[str, Any]:
-        """Template fields for `view` (all text already escaped by the transcript)."""
+        """Template fields for `view` (all text already escaped by the transcript), plus every named field the
+        protocol passed to `view_for(...)` (`view.extra`), so a protocol's own templates can use `{its_field}`.
+        Protocols escape agent-authored text they pass that way (`oversight.quotes.escape`)."""
         return {
             "name": view.name,
             "letter": view.letter or "",
@@ -69,7 +71,8 @@ class LLMAgent:
             "round": view.round + 1,
             "rounds": view.rounds,
             "word_limit": view.word_limit or 150,
-            "instruction": view.extra.get("instruction", ""),
+            "instruction": "",
+            **view.extra,
         }
 
     async def call(self, view: View, system: str, template: str, *, kind: str, max_tokens: int | None = None) -> Turn:

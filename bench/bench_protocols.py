@@ -55,7 +55,7 @@ async def main(n: int = 400) -> None:
         start = time.perf_counter()
         calls = 0
         for s in range(n):
-            ep = await make(s)
+            ep = (await make(s)).episode()
             calls += sum(t.seen is not None for t in ep.turns)
         per_call = (time.perf_counter() - start) / calls * 1e6
         print(f"{label:45s} {per_call:7.1f} µs of protocol overhead per call ({calls} calls)")

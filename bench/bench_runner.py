@@ -17,15 +17,13 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from oversight.episode import Episode, Judgment, Turn
+from oversight.episode import Judgment, Outcome, ProtocolResult, Turn
 from oversight.experiment import Experiment, run_experiment
-from oversight.models.base import Model
-from oversight.protocol_registry import ProtocolEntry, register_protocol
+from oversight.protocol_registry import EpisodeSetup, ProtocolEntry, register_protocol
 from oversight.types import ChatMessage, GenerateConfig, Question
 
 CALLS = 7
@@ -35,8 +33,9 @@ class SevenConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-async def seven(question: Question, models: Mapping[str, Model], config: BaseModel, seed: int) -> Episode:
+async def seven(setup: EpisodeSetup) -> Outcome:
     """Three rounds of two debaters, then the judge: 7 calls, each turn recording what it saw."""
+    question, models = setup.question, setup.models
     history = [ChatMessage(role="system", content="Debate."), ChatMessage(role="user", content=question.text)]
     turns: list[Turn] = []
     for rnd in range(3):
@@ -46,9 +45,7 @@ async def seven(question: Question, models: Mapping[str, Model], config: BaseMod
             history = [*history, ChatMessage(role="assistant", content=out.text)]
     out = await models["judge"].generate(history)
     turns.append(Turn(role="judge", content=out.text, kind="judgment", seen=history, usage=out.usage))
-    return Episode(
-        id="", question_id=question.id, protocol="seven", turns=turns, judgments=[Judgment(judge="j", choice=0)]
-    )
+    return Outcome(question, turns, [Judgment(judge="j", choice=0)], ProtocolResult())
 
 
 SEVEN = ProtocolEntry(name="seven", config=SevenConfig, roles=("debater", "judge"), run=seven)
@@ -118,7 +115,7 @@ def main() -> int:
     parser.add_argument("--cache", action="store_true", help="use a (fresh) call cache, as real runs do")
     parser.add_argument("--repeat", type=int, default=3, help="take the best of this many timings (default 3)")
     args = parser.parse_args()
-    register_protocol("bench-seven", f"{__name__}:SEVEN")
+    register_protocol("bench-seven", f"{__name__}:SEVEN", replace=True)
     questions = 100
     big = max(args.episodes // questions, 2)
     small = big // 2

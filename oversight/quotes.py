@@ -171,3 +171,6 @@ def render_speech(content: str, quotes: Sequence[Quote]) -> str:
         pos = m.end()
     out.append(escape_agent(content[pos:]))
     return "".join(out)
+
+
+__all__ = ["QuoteConfig", "check_quote", "escape", "extract_quotes", "verify_quotes"]

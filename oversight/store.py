@@ -1,12 +1,20 @@
-"""The run store: `runs/<experiment>/<run-id>/` with `spec.json`, `episodes.jsonl` and `summary.json`.
+"""The run store: `runs/<experiment>/<run-id>/` with `spec.json`, `episodes.jsonl`, `pool.jsonl`, `summary.json`.
 
 `episodes.jsonl` is append-only, one JSON object per finished episode, flushed per line. A crash can leave a
 torn last line (no trailing newline, or unparseable); readers drop it, and `EpisodeWriter` cuts it off before
 appending so a resumed run never glues a new line onto half an old one.
+
+Message pooling: the prompts a turn saw (`Turn.seen`) repeat the transcript so far, so storing them inline grows
+an episode with the square of its rounds. The writer splits each message at blank lines into paragraphs, writes
+each distinct paragraph once per run to `pool.jsonl` (one JSON string per line; the line number is its id) and
+stores a turn's `seen` as `[[role, [paragraph ids]], ...]` under the episode line's `seen_pool`. Readers rebuild
+the very same messages. Pool lines are written before the episode line that refers to them, so a crash never
+leaves a reference to a missing paragraph. Runs written before pooling (inline `seen`) read as before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -15,13 +23,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.episode import Episode
+from oversight.types import ChatMessage, trusted
 
 if TYPE_CHECKING:
     import pandas
 
 SPEC_FILE = "spec.json"
 EPISODES_FILE = "episodes.jsonl"
+POOL_FILE = "pool.jsonl"
 SUMMARY_FILE = "summary.json"
+
+#: key of the pooled `seen` of every turn in a stored episode line (absent when no turn saw a prompt)
+SEEN_POOL = "seen_pool"
+_PARAGRAPH = "\n\n"
+#: how many distinct paragraphs the writer remembers for de-duplication (older ones may be stored again)
+POOL_INDEX_SIZE = 65_536
 
 
 class StoreError(Exception):
@@ -84,11 +100,16 @@ def _rfind_newline(f: Any, end: int, chunk: int = 1 << 16) -> int:
     return -1
 
 
-def iter_episodes(run_dir: str | Path) -> Iterator[Episode]:
-    """Stream the finished episodes of a run, dropping a torn last line; raises `StoreError` on other damage."""
+def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode]:
+    """Stream the finished episodes of a run, dropping a torn last line; raises `StoreError` on other damage.
+
+    `seen=False` skips rebuilding each turn's `seen` messages from the pool (cheaper, for counting and summaries;
+    turns then have `seen=None` unless the run stored them inline).
+    """
     path = Path(run_dir) / EPISODES_FILE
     if not path.exists():
         return
+    pool: list[str] | None = None
     with path.open("rb") as f:
         lineno = 0
         for raw in f:
@@ -98,11 +119,49 @@ def iter_episodes(run_dir: str | Path) -> Iterator[Episode]:
             if not raw.strip():
                 continue
             try:
-                yield Episode.model_validate_json(raw)
+                ep = Episode.model_validate_json(raw)
             except ValueError as err:
                 if not f.read(1):  # the last line: torn by a crash mid-write
                     return
                 raise StoreError(f"{path}:{lineno}: corrupt episode line ({str(err).splitlines()[0]})") from None
+            if seen and SEEN_POOL.encode() in raw:  # cheap test first; the parse below decides
+                refs = json.loads(raw).get(SEEN_POOL)
+                if refs is not None:
+                    if pool is None:
+                        pool = read_pool(run_dir)
+                    _unpool(ep, refs, pool, f"{path}:{lineno}")
+            yield ep
+
+
+def read_pool(run_dir: str | Path) -> list[str]:
+    """The paragraphs of a run's message pool, by id (complete lines only); raises `StoreError` if corrupt."""
+    path = Path(run_dir) / POOL_FILE
+    if not path.exists():
+        return []
+    limit = good_prefix_length(path)
+    with path.open("rb") as f:
+        data = f.read(limit)
+    out: list[str] = []
+    for lineno, raw in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+        try:
+            out.append(json.loads(raw))
+        except ValueError as err:
+            raise StoreError(f"{path}:{lineno}: corrupt pool line ({err})") from None
+    return out
+
+
+def _unpool(ep: Episode, refs: Any, pool: list[str], where: str) -> None:
+    if not isinstance(refs, list) or len(refs) != len(ep.turns):
+        raise StoreError(f"{where}: {SEEN_POOL} does not match the episode's turns")
+    try:
+        for turn, messages in zip(ep.turns, refs, strict=True):
+            if messages is not None:
+                turn.seen = [
+                    trusted(ChatMessage, role=role, content=_PARAGRAPH.join(pool[i] for i in ids))
+                    for role, ids in messages
+                ]
+    except (IndexError, TypeError, ValueError) as err:
+        raise StoreError(f"{where}: {SEEN_POOL} refers to paragraphs the pool does not hold ({err})") from None
 
 
 def finished_ids(run_dir: str | Path) -> dict[str, tuple[int, float]]:
@@ -126,32 +185,83 @@ def finished_ids(run_dir: str | Path) -> dict[str, tuple[int, float]]:
 
 
 class EpisodeWriter:
-    """Appends episodes to `episodes.jsonl`, one line each, flushed per line. Cuts a torn tail on open."""
+    """Appends episodes to `episodes.jsonl` (one line each, flushed per line) and their prompts' paragraphs to
+    `pool.jsonl`. Cuts a torn tail of either file on open. `pool=False` stores `seen` inline (as before pooling).
+    """
 
-    def __init__(self, run_dir: str | Path) -> None:
-        self.path = Path(run_dir) / EPISODES_FILE
-        keep = good_prefix_length(self.path)
-        if self.path.exists() and keep < self.path.stat().st_size:
-            with self.path.open("r+b") as f:
-                f.truncate(keep)
+    def __init__(self, run_dir: str | Path, *, pool: bool = True) -> None:
+        run_dir = Path(run_dir)
+        self.path = run_dir / EPISODES_FILE
+        self.pool_path = run_dir / POOL_FILE
+        _cut_torn_tail(self.path)
         self._f = self.path.open("ab", buffering=0)
+        self._pool: Any = None
+        self._next_id = 0
+        self._index: dict[bytes, int] = {}
+        if pool:
+            _cut_torn_tail(self.pool_path)
+            if self.pool_path.exists():
+                with self.pool_path.open("rb") as f:
+                    self._next_id = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+            self._pool = self.pool_path.open("ab", buffering=0)
         self.written = 0
 
     def write(self, episode: Episode) -> None:
-        """Append one episode as a single line (one `write` syscall, so a crash tears at most this line)."""
-        self._f.write(episode.model_dump_json().encode() + b"\n")
+        """Append one episode as a single line (one `write` syscall, so a crash tears at most this line), after
+        the pool paragraphs it refers to."""
+        if self._pool is None or not any(t.seen for t in episode.turns):
+            self._f.write(episode.model_dump_json().encode() + b"\n")
+            self.written += 1
+            return
+        new: list[bytes] = []
+        refs = [None if not t.seen else [[m.role, self._ids(m.content, new)] for m in t.seen] for t in episode.turns]
+        if new:
+            self._pool.write(b"".join(new))
+        saved = [t.seen for t in episode.turns]
+        try:
+            for t in episode.turns:
+                t.__dict__["seen"] = None  # dumped without it; restored below
+            line = episode.model_dump_json().encode()
+        finally:
+            for t, s in zip(episode.turns, saved, strict=True):
+                t.__dict__["seen"] = s
+        tail = b',"' + SEEN_POOL.encode() + b'":' + json.dumps(refs, separators=(",", ":")).encode() + b"}\n"
+        self._f.write(line[:-1] + tail)
         self.written += 1
 
+    def _ids(self, content: str, new: list[bytes]) -> list[int]:
+        ids = []
+        index = self._index
+        for para in content.split(_PARAGRAPH):
+            key = hashlib.blake2b(para.encode(), digest_size=16).digest()
+            pid = index.get(key)
+            if pid is None:
+                pid = index[key] = self._next_id
+                self._next_id += 1
+                new.append(json.dumps(para, ensure_ascii=False).encode() + b"\n")
+                if len(index) > POOL_INDEX_SIZE:  # bounded memory: forget the oldest (it may be stored again)
+                    del index[next(iter(index))]
+            ids.append(pid)
+        return ids
+
     def close(self) -> None:
-        """Close the file; safe to call twice."""
-        if not self._f.closed:
-            self._f.close()
+        """Close the files; safe to call twice."""
+        for f in (self._f, self._pool):
+            if f is not None and not f.closed:
+                f.close()
 
     def __enter__(self) -> EpisodeWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _cut_torn_tail(path: Path) -> None:
+    keep = good_prefix_length(path)
+    if path.exists() and keep < path.stat().st_size:
+        with path.open("r+b") as f:
+            f.truncate(keep)
 
 
 @dataclass
@@ -232,3 +342,15 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+__all__ = [
+    "EpisodeWriter",
+    "Run",
+    "StoreError",
+    "iter_episodes",
+    "list_runs",
+    "load_run",
+    "read_pool",
+    "resolve_run_dir",
+]

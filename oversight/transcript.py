@@ -1,4 +1,4 @@
-"""The running record of one protocol episode: who said what, what each participant may see, and the Episode.
+"""The running record of one protocol episode: who said what, what each participant may see, and its Outcome.
 
 `Transcript.view_for(role)` is the one place visibility is decided: judges never see the hidden context, and a
 protocol can hide a round's turns (simultaneous debate) or filter turns (multi-agent debate). Every turn is
@@ -11,12 +11,11 @@ import re
 import string
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
-from oversight.episode import Episode, Judgment, Turn
+from oversight.episode import Judgment, Outcome, ProtocolResult, Turn
 from oversight.quotes import escape, render_speech
 from oversight.types import ChatMessage, ModelOutput, Question, Usage, trusted
 
@@ -107,12 +106,9 @@ class Transcript:
         self,
         question: Question,
         *,
-        protocol: str,
-        config: BaseModel | Mapping[str, Any],
         seed: int = 0,
         order: Sequence[int] | None = None,
         context_roles: Iterable[str] = (),
-        roles: Mapping[str, str] | None = None,
         names: Mapping[str, str] | None = None,
         rounds: int = 1,
     ) -> None:
@@ -120,12 +116,9 @@ class Transcript:
         if any(is_judge_role(r) for r in context_roles):
             raise ValueError("a judge role may not see the hidden context")
         self.question = question
-        self.protocol = protocol
-        self.config = config
         self.seed = seed
         self.order = tuple(order) if order is not None else tuple(range(len(question.choices)))
         self.context_roles = context_roles
-        self.roles = dict(roles or {})
         self.names = dict(names or {})
         self.rounds = rounds
         self.turns: list[Turn] = []
@@ -135,13 +128,14 @@ class Transcript:
         self._question_text = escape(question.text)
         self._choices = tuple(escape(question.choices[i]) for i in self.order)
         self._context = escape(question.context) if question.context else None
+        started = _STARTED.get()
+        if started is not None:
+            started.append(self)
 
     @classmethod
-    def start(
-        cls, question: Question, *, protocol: str, config: BaseModel | Mapping[str, Any], **kw: Any
-    ) -> Transcript:
+    def start(cls, question: Question, **kw: Any) -> Transcript:
         """A new, empty transcript (see the constructor for keywords)."""
-        return cls(question, protocol=protocol, config=config, **kw)
+        return cls(question, **kw)
 
     def name_of(self, role: str) -> str:
         """The speaker name shown for `role`."""
@@ -214,11 +208,9 @@ class Transcript:
             extra=extra,
         )
 
-    def close(self, *verdicts: Verdict | Judgment, meta: Mapping[str, Any] | None = None) -> Episode:
-        """The Episode: all turns (verdict attempts included, unseen), judgments in order, the last one final.
-
-        `correct` is None when the final judgment is invalid or the question has no gold answer.
-        """
+    def close(self, *verdicts: Verdict | Judgment, result: ProtocolResult | None = None) -> Outcome:
+        """The protocol's Outcome: all turns (verdict attempts included, unseen), judgments in order (the last one
+        final) and `result` (a plain `ProtocolResult` when None), its `order_shown` filled from this transcript."""
         judgments: list[Judgment] = []
         for v in verdicts:
             if isinstance(v, Verdict):
@@ -226,39 +218,25 @@ class Transcript:
                 judgments.append(v.judgment)
             else:
                 judgments.append(v)
-        q = self.question
-        gold_source = ""
-        if q.source is not None:
-            gold_source = q.source.dataset + (f"@{q.source.version}" if q.source.version else "")
-        for j in judgments:
-            if not j.provenance.gold_source:
-                j.provenance.gold_source = gold_source
-        final = judgments[-1] if judgments else None
-        correct = None
-        if final is not None and final.valid and final.choice is not None and q.answer is not None:
-            correct = final.choice == q.answer
-        cfg = self.config.model_dump(mode="json") if isinstance(self.config, BaseModel) else dict(self.config)
-        return Episode.model_construct(
-            id="",
-            experiment="",
-            question_id=q.id,
-            protocol=self.protocol,
-            protocol_config=cfg,
-            roles=dict(self.roles),
-            judge="",
-            seed=self.seed,
-            gold=q.answer,
-            choices=list(q.choices),
-            turns=self.turns,
-            judgments=judgments,
-            correct=correct,
-            tokens=sum(t.usage.input_tokens + t.usage.output_tokens for t in self.turns),
-            cost=0.0,
-            timings={"wall": time.perf_counter() - self._started},
-            error=None,
-            error_type=None,
-            meta={"order_shown": list(self.order), **(meta or {})},
-        )
+        result = result if result is not None else ProtocolResult()
+        if not result.order_shown:
+            result.order_shown = list(self.order)
+        return Outcome(self.question, self.turns, judgments, result, wall=time.perf_counter() - self._started)
+
+
+def partial_turns() -> list[Turn]:
+    """The turns recorded so far by the transcripts started in this task since `record_transcripts()` (for an
+    episode that failed part-way: what it paid for is kept)."""
+    started = _STARTED.get()
+    return [t for tr in started for t in tr.turns] if started else []
+
+
+def record_transcripts() -> None:
+    """Start collecting the transcripts this task (and the tasks it starts) create, for `partial_turns()`."""
+    _STARTED.set([])
+
+
+_STARTED: ContextVar[list[Transcript] | None] = ContextVar("oversight_transcripts", default=None)
 
 
 def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
@@ -342,3 +320,6 @@ def model_turn(
         cached=out.cached,
         meta=meta,
     )
+
+
+__all__ = ["ANSWER_RE", "LETTERS", "Transcript", "Verdict", "View", "make_turn", "model_turn"]

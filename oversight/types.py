@@ -114,7 +114,11 @@ class Source(BaseModel):
 
 
 class Question(BaseModel):
-    """A task item with ground truth. `context` is the hidden material experts see and judges never do."""
+    """A task item with ground truth. `context` is the hidden material experts see and judges never do.
+
+    `answer` indexes `choices`; `None` means the question has no gold answer (an opinion or jury question, or a
+    free-form task scored otherwise): its episodes are judged but never scored as correct or wrong.
+    """
 
     id: str
     text: str
@@ -126,9 +130,7 @@ class Question(BaseModel):
 
     @model_validator(mode="after")
     def _answer_in_range(self) -> Question:
-        if self.choices:
-            if self.answer is None:
-                raise ValueError("answer: required when choices are given")
+        if self.choices and self.answer is not None:
             if not 0 <= self.answer < len(self.choices):
                 raise ValueError(f"answer: {self.answer} is out of range for {len(self.choices)} choices")
         return self

@@ -1,10 +1,12 @@
 """Oversight protocols: each a short async function over injected agents and a judge, plus a config model and a
-`ProtocolEntry` the experiment engine finds by name. Also importable from `oversight`."""
+`ProtocolEntry` the experiment engine finds by name (entry points `oversight.protocols`). Shared pieces for new
+protocols are in `protocols.kit`. Also importable from `oversight`."""
 
-from protocols.consultancy import CONSULTANCY, ConsultancyConfig, consultancy
-from protocols.debate import DEBATE, DebateConfig, debate
-from protocols.direct import DIRECT, DirectConfig, direct
-from protocols.mad import MAD, MADConfig, Responder, mad
+from protocols.consultancy import CONSULTANCY, ConsultancyConfig, ConsultancyResult, consultancy
+from protocols.debate import DEBATE, DebateConfig, DebateResult, debate
+from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
+from protocols.kit import OrderedConfig, ProtocolConfig, SpeechConfig
+from protocols.mad import MAD, MADConfig, MADResult, mad
 
 #: Aliases in the capitalised style of the architecture sketch (`from oversight import Debate`).
 Debate = debate
@@ -19,13 +21,19 @@ __all__ = [
     "MAD",
     "Consultancy",
     "ConsultancyConfig",
+    "ConsultancyResult",
     "Debate",
     "DebateConfig",
+    "DebateResult",
     "Direct",
     "DirectConfig",
+    "DirectResult",
     "MADConfig",
+    "MADResult",
     "MultiAgentDebate",
-    "Responder",
+    "OrderedConfig",
+    "ProtocolConfig",
+    "SpeechConfig",
     "consultancy",
     "debate",
     "direct",

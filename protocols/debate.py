@@ -12,26 +12,25 @@ between rounds) and cross-examination (after each round each debater asks the ot
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from agents.base import Arguer
 from agents.debater import Debater
 from judges.base import Judge
-from judges.llm_judge import LLMJudge
-from oversight.episode import Episode
-from oversight.models.base import Model
-from oversight.protocol_registry import ProtocolEntry
-from oversight.quotes import QuoteConfig
-from oversight.transcript import Transcript, limit_words
+from oversight.counterbalance import Balance, SpeakerPolicy, answer_order, speaking_order
+from oversight.episode import Outcome, ProtocolResult
+from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
+from oversight.transcript import Transcript
 from oversight.types import Question
-from protocols._common import (
-    balance_bits,
-    choice_order,
+from protocols.kit import (
+    SpeechConfig,
+    balance_of,
     identities,
-    model_names,
+    judge_for,
+    judge_question,
     settle,
     speech_max_tokens,
     two_choices,
@@ -40,24 +39,31 @@ from protocols._common import (
 ROLES = ("debater_a", "debater_b")
 
 
-class DebateConfig(BaseModel):
+class DebateConfig(SpeechConfig):
     """Rounds, variant switches, counterbalancing overrides, word limits and quote checking of a debate."""
-
-    model_config = ConfigDict(extra="forbid")
 
     rounds: int = Field(default=2, ge=1)
     simultaneous: bool = False
     open: bool = False
     interactive: bool = False
     cross_examination: bool = False
-    order: Literal["balanced", "correct_first", "correct_second"] = "balanced"  # answer shown as A
-    first_speaker: Literal["balanced", "a", "b"] = "balanced"
-    word_limit: int | None = Field(default=150, ge=1)
-    question_word_limit: int | None = Field(default=40, ge=1)
-    quotes: QuoteConfig = Field(default_factory=QuoteConfig)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)  # None: each role's own setting
-    judge_max_retries: int = Field(default=2, ge=0)
-    use_logprobs: bool = True
+    first_speaker: SpeakerPolicy = "balanced"
+
+
+class OpenChoice(BaseModel):
+    """Open debate: what each debater picked (None: no usable pick), whether they agreed, who was overruled."""
+
+    choices: list[int | None]
+    agreed: bool
+    forced: list[bool]
+
+
+class DebateResult(ProtocolResult):
+    """`sides` holds each debater's answer, `honest` the one defending the gold answer."""
+
+    correct_first: bool | None = None
+    speaking_order: list[str] = Field(default_factory=list)
+    open: OpenChoice | None = None
 
 
 async def debate(
@@ -66,37 +72,37 @@ async def debate(
     judge: Judge,
     cfg: DebateConfig,
     seed: int = 0,
-    roles: Mapping[str, str] | None = None,
-) -> Episode:
+    balance: Balance | None = None,
+) -> Outcome:
     """Run one debate on `question` (reduced to two answers). `debaters` is (the one arguing the correct answer,
-    the one arguing the incorrect answer); in the open variant it is simply two debaters who choose.
+    the one arguing the incorrect answer); in the open variant, or without a gold answer, it is simply two
+    debaters (the first defends the answer shown first, or chooses first).
 
-    Returns the Episode; `meta` records each role's answer, the honest role, order shown, speaking order and
-    (open) the choices and whether the debaters agreed. Raises ValueError unless there are exactly two debaters.
+    Returns the Outcome; its `DebateResult` records each role's answer, the honest role, order shown, speaking
+    order and (open) the choices and whether the debaters agreed. Raises ValueError unless there are exactly two
+    debaters.
     """
     if len(debaters) != 2:
         raise ValueError(f"debate needs exactly two debaters, got {len(debaters)}")
     q, reduced = two_choices(question, seed)
-    gold = q.answer if q.answer is not None else 0
-    bits = balance_bits(q, seed)
-    order = choice_order(q, cfg.order, seed)
-    first = {"a": 0, "b": 1}.get(cfg.first_speaker, (bits >> 2) & 1)
-    speakers = (ROLES[first], ROLES[1 - first])
-    t = Transcript.start(
-        q,
-        protocol="debate",
-        config=cfg,
-        seed=seed,
-        order=order,
-        context_roles=ROLES,
-        roles=roles,
-        rounds=cfg.rounds,
-    )
+    gold = q.answer
+    bal = balance_of(q, seed, balance)
+    order = answer_order(q, cfg.order, bal)
+    speakers = speaking_order(ROLES, cfg.first_speaker, bal)
+    t = Transcript.start(q, seed=seed, order=order, context_roles=ROLES, rounds=cfg.rounds)
     answer_of = {"debater_a": order[0], "debater_b": order[1]}  # Debater A defends the answer shown as A
-    meta: dict[str, Any] = {}
+    result = DebateResult(
+        sides=answer_of,
+        honest=None if gold is None else next(r for r in ROLES if answer_of[r] == gold),
+        correct_first=None if gold is None else order[0] == gold,
+        speaking_order=list(speakers),
+        two_answer=reduced,
+    )
 
     if cfg.open:
-        agent_of, meta["open"] = await _choose_sides(t, debaters, order, first)
+        agent_of, result.open = await _choose_sides(t, debaters, order, ROLES.index(speakers[0]))
+    elif gold is None:
+        agent_of = dict(zip(ROLES, debaters, strict=True))
     else:
         honest, liar = debaters
         agent_of = {r: honest if answer_of[r] == gold else liar for r in ROLES}
@@ -127,26 +133,16 @@ async def debate(
                 reply.kind, reply.meta["to"] = "answer", asker
                 t.add(reply)
         if cfg.interactive and rnd < cfg.rounds - 1:
-            asked = await judge.ask(t.view_for("judge", task="ask", round=rnd, word_limit=cfg.question_word_limit))
-            asked.role, asked.round, asked.kind = "judge", rnd, "question"
-            t.add(limit_words(asked, cfg.question_word_limit))
+            await judge_question(t, judge, rnd, cfg.question_word_limit)
 
     verdict = await judge.decide(t.view_for("judge", task="decide", round=cfg.rounds - 1))
-    meta.update(
-        agents=identities(**agent_of, judge=judge),
-        answers=answer_of,
-        honest=next(r for r in ROLES if answer_of[r] == gold),
-        correct_first=order[0] == gold,
-        speaking_order=list(speakers),
-    )
-    if reduced is not None:
-        meta["two_answer"] = reduced
-    return t.close(verdict, meta=meta)
+    result.agents = identities(**agent_of, judge=judge)
+    return t.close(verdict, result=result)
 
 
 async def _choose_sides(
     t: Transcript, debaters: Sequence[Arguer], order: tuple[int, ...], first: int
-) -> tuple[dict[str, Arguer], dict[str, Any]]:
+) -> tuple[dict[str, Arguer], OpenChoice]:
     """Open debate: both debaters pick a side without seeing each other's pick. The first speaker's debater keeps
     its pick when they agree (or when only it chose); the other gets the remaining answer."""
     picks = await asyncio.gather(*(d.choose(t.view_for(ROLES[i], task="choose")) for i, d in enumerate(debaters)))
@@ -166,32 +162,25 @@ async def _choose_sides(
     for i, p in enumerate(picks):
         p.role, p.kind = role_of_answer[gets[i]], "choice"
         t.add(p, visible=False)
-    info = {
-        "choices": chosen,
-        "agreed": chosen[0] is not None and chosen[0] == chosen[1],
-        "forced": [chosen[i] != gets[i] for i in (0, 1)],
-    }
+    info = OpenChoice(
+        choices=chosen,
+        agreed=chosen[0] is not None and chosen[0] == chosen[1],
+        forced=[chosen[i] != gets[i] for i in (0, 1)],
+    )
     return agent_of, info
 
 
-async def run(question: Question, models_by_role: Mapping[str, Model], config: BaseModel, seed: int) -> Episode:
+async def run(setup: EpisodeSetup) -> Outcome:
     """Registry entry point: LLM `Debater`s on the `debater` model (or `debater_correct` / `debater_incorrect`
     for asymmetric studies) and an `LLMJudge` on the `judge` model."""
-    cfg = config if isinstance(config, DebateConfig) else DebateConfig.model_validate(config)
+    cfg = setup.config_as(DebateConfig)
     max_tokens = speech_max_tokens(cfg.word_limit)
 
     def debater(role: str) -> Debater:
-        model = models_by_role.get(role) or models_by_role["debater"]
-        return Debater(model, temperature=cfg.temperature, max_tokens=max_tokens)
+        return Debater(setup.model(role, "debater"), temperature=cfg.temperature, max_tokens=max_tokens)
 
-    judge = LLMJudge(
-        models_by_role["judge"],
-        max_retries=cfg.judge_max_retries,
-        temperature=cfg.temperature,
-        use_logprobs=cfg.use_logprobs,
-    )
     debaters = (debater("debater_correct"), debater("debater_incorrect"))
-    return await debate(question, debaters, judge, cfg, seed, model_names(models_by_role))
+    return await debate(setup.question, debaters, judge_for(setup, cfg), cfg, setup.seed, setup.balance)
 
 
 DEBATE = ProtocolEntry(

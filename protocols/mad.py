@@ -10,48 +10,59 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
+from agents.base import Responder
 from agents.mad import MADAgent
 from judges.base import Judge
-from judges.llm_judge import LLMJudge
-from oversight.episode import Episode, Judgment, Provenance, Turn
-from oversight.models.base import Model
-from oversight.protocol_registry import ProtocolEntry
+from judges.settings import JudgeSettings
+from oversight.counterbalance import Balance, answer_order
+from oversight.episode import Judgment, Outcome, ProtocolResult, Provenance
+from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.quotes import QuoteConfig
-from oversight.transcript import Transcript, View
+from oversight.transcript import Transcript
 from oversight.types import Question
-from protocols._common import choice_order, identities, model_names, settle, speech_max_tokens, two_choices
+from protocols.kit import ProtocolConfig, balance_of, identities, judge_for, settle, speech_max_tokens, two_choices
 
 
-class Responder(Protocol):
-    """A multi-agent-debate participant: `respond` returns a turn whose `answer` is its current choice (or None)."""
+class MADConfig(ProtocolConfig):
+    """Agents, rounds, what agents and the judge see, and sampling.
 
-    identity: str
-
-    async def respond(self, view: View) -> Turn: ...
-
-
-class MADConfig(BaseModel):
-    """Agents, rounds, what agents and the judge see, and sampling."""
-
-    model_config = ConfigDict(extra="forbid")
+    `temperature` samples the agents (0.7 by default: agents must differ for debate to mean anything); the judge
+    decides at `judge.temperature`, 0 by default. `judge = true` in a spec is short for `use_judge = true`.
+    """
 
     agents: int = Field(default=3, ge=1)
     rounds: int = Field(default=2, ge=0)  # revision rounds after the first answers
-    judge: bool = False  # also ask a judge (who sees the final answers, never the context)
+    use_judge: bool = False  # also ask a judge (who sees the final answers, never the context)
     judge_sees: Literal["final", "all"] = "final"
     agents_see_context: bool = False
     two_choice: bool = False
     word_limit: int | None = Field(default=200, ge=1)
     quotes: QuoteConfig = Field(default_factory=QuoteConfig)
-    # Agents must differ for debate to mean anything: sample by default (None: the role's own setting).
     temperature: float | None = Field(default=0.7, ge=0.0, le=2.0)
-    judge_max_retries: int = Field(default=2, ge=0)
-    use_logprobs: bool = True
+    judge: JudgeSettings = Field(default_factory=lambda: JudgeSettings(temperature=0.0))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _judge_switch(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("judge"), bool):
+            value = dict(value)
+            value.setdefault("use_judge", value.pop("judge"))
+        return value
+
+
+class MADResult(ProtocolResult):
+    """Every agent's answer per round, every change of mind, the last round's majority and whether it was a tie."""
+
+    answers: list[list[int | None]] = Field(default_factory=list)
+    changes: list[dict[str, Any]] = Field(default_factory=list)
+    majority: int | None = None
+    majority_correct: bool | None = None
+    tie: bool = False
 
 
 async def mad(
@@ -60,24 +71,17 @@ async def mad(
     cfg: MADConfig,
     seed: int = 0,
     judge: Judge | None = None,
-    roles: Mapping[str, str] | None = None,
-) -> Episode:
+    balance: Balance | None = None,
+) -> Outcome:
     """Run multi-agent debate on `question`. Judgments: the majority vote, then the judge's when `judge` is given
-    (the last is final). Returns the Episode; raises ValueError for a question without choices."""
+    (the last is final). Returns the Outcome; raises ValueError for a question without choices."""
     q, reduced = two_choices(question, seed) if cfg.two_choice else (question, None)
     if not q.choices:
         raise ValueError(f"{question.id}: multi-agent debate needs choices (or two_choice = true)")
-    order = choice_order(q, "balanced", seed)
+    order = answer_order(q, "balanced", balance_of(q, seed, balance))
     names = [f"agent_{i + 1}" for i in range(len(agents))]
     t = Transcript.start(
-        q,
-        protocol="mad",
-        config=cfg,
-        seed=seed,
-        order=order,
-        context_roles=names if cfg.agents_see_context else (),
-        roles=roles,
-        rounds=cfg.rounds + 1,
+        q, seed=seed, order=order, context_roles=names if cfg.agents_see_context else (), rounds=cfg.rounds + 1
     )
     answers: list[list[int | None]] = []
     changes: list[dict[str, Any]] = []
@@ -111,17 +115,16 @@ async def mad(
         final_round = cfg.rounds
         include = (lambda turn: turn.round == final_round) if cfg.judge_sees == "final" else None
         verdicts.append(await judge.decide(t.view_for("judge", task="decide", round=final_round, include=include)))
-    meta: dict[str, Any] = {
-        "agents": identities(**dict(zip(names, agents, strict=True)), **({"judge": judge} if judge else {})),
-        "answers": answers,
-        "changes": changes,
-        "majority": majority.choice,
-        "majority_correct": None if majority.choice is None else majority.choice == q.answer,
-        "tie": bool(majority.rationale.startswith("tie")),
-    }
-    if reduced is not None:
-        meta["two_answer"] = reduced
-    return t.close(*verdicts, meta=meta)
+    result = MADResult(
+        agents=identities(**dict(zip(names, agents, strict=True)), **({"judge": judge} if judge else {})),
+        answers=answers,
+        changes=changes,
+        majority=majority.choice,
+        majority_correct=None if majority.choice is None or q.answer is None else majority.choice == q.answer,
+        tie=majority.rationale.startswith("tie"),
+        two_answer=reduced,
+    )
+    return t.close(*verdicts, result=result)
 
 
 def _majority(votes: Sequence[int | None], n_choices: int, rng: random.Random) -> Judgment:
@@ -144,16 +147,14 @@ def _majority(votes: Sequence[int | None], n_choices: int, rng: random.Random) -
     )
 
 
-async def run(question: Question, models_by_role: Mapping[str, Model], config: BaseModel, seed: int) -> Episode:
+async def run(setup: EpisodeSetup) -> Outcome:
     """Registry entry point: `cfg.agents` `MADAgent`s on the `agent` model, and an `LLMJudge` on the `judge`
-    model when `cfg.judge` is set."""
-    cfg = config if isinstance(config, MADConfig) else MADConfig.model_validate(config)
+    model when `cfg.use_judge` is set."""
+    cfg = setup.config_as(MADConfig)
     max_tokens = speech_max_tokens(cfg.word_limit)
-    agents = [MADAgent(models_by_role["agent"], temperature=cfg.temperature, max_tokens=max_tokens)] * cfg.agents
-    judge = None
-    if cfg.judge:
-        judge = LLMJudge(models_by_role["judge"], max_retries=cfg.judge_max_retries, use_logprobs=cfg.use_logprobs)
-    return await mad(question, agents, cfg, seed, judge, model_names(models_by_role))
+    agents = [MADAgent(setup.model("agent"), temperature=cfg.temperature, max_tokens=max_tokens)] * cfg.agents
+    judge = judge_for(setup, cfg) if cfg.use_judge else None
+    return await mad(setup.question, agents, cfg, setup.seed, judge, setup.balance)
 
 
 MAD = ProtocolEntry(
@@ -161,7 +162,7 @@ MAD = ProtocolEntry(
     config=MADConfig,
     roles=("agent",),
     optional_roles=("judge",),
-    config_roles=lambda cfg: ("judge",) if getattr(cfg, "judge", False) else (),
+    config_roles=lambda cfg: ("judge",) if getattr(cfg, "use_judge", False) else (),
     run=run,
     description="Multi-agent debate (Du et al.): N agents answer and revise for R rounds; majority (and judge).",
 )

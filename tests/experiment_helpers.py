@@ -11,14 +11,12 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oversight.episode import Episode, Judgment, Turn
-from oversight.models.base import Model
-from oversight.protocol_registry import ProtocolEntry
+from oversight.episode import Judgment, Outcome, ProtocolResult, Turn
+from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.types import ChatMessage, GenerateConfig, Question
 
 LETTERS = "ABCDEFGH"
@@ -32,9 +30,9 @@ class EchoConfig(BaseModel):
     max_tokens: int | None = None  # when set, the protocol passes GenerateConfig(max_tokens=...) explicitly
 
 
-async def run_echo(question: Question, models: Mapping[str, Model], config: BaseModel, seed: int) -> Episode:
-    assert isinstance(config, EchoConfig)
-    judge = models["judge"]
+async def run_echo(setup: EpisodeSetup) -> Outcome:
+    question, config = setup.question, setup.config_as(EchoConfig)
+    judge = setup.model("judge")
     turns: list[Turn] = []
     history = [
         ChatMessage(role="system", content="Answer with 'Answer: X'."),
@@ -53,7 +51,7 @@ async def run_echo(question: Question, models: Mapping[str, Model], config: Base
     letter = text.split("Answer:")[-1].strip()[:1] if "Answer:" in text else ""
     choice = LETTERS.index(letter) if letter and letter in LETTERS[: len(question.choices)] else None
     judgment = Judgment(judge=judge.name, choice=choice, valid=choice is not None, rationale=text)
-    return Episode(id="", question_id=question.id, protocol="echo", turns=turns, judgments=[judgment])
+    return Outcome(question, turns, [judgment], ProtocolResult())
 
 
 ECHO = ProtocolEntry(name="echo", config=EchoConfig, roles=("judge",), run=run_echo)
@@ -63,20 +61,16 @@ class DuoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-async def run_duo(question: Question, models: Mapping[str, Model], config: BaseModel, seed: int) -> Episode:
+async def run_duo(setup: EpisodeSetup) -> Outcome:
     """A debater speaks, then the judge answers: exercises two roles."""
+    question = setup.question
     msgs = [ChatMessage(role="user", content=question.text)]
-    speech = await models["debater"].generate(msgs)
-    out = await models["judge"].generate(msgs + [ChatMessage(role="assistant", content=speech.text)])
+    speech = await setup.model("debater").generate(msgs)
+    out = await setup.model("judge").generate(msgs + [ChatMessage(role="assistant", content=speech.text)])
     letter = out.text.split("Answer:")[-1].strip()[:1]
     choice = LETTERS.index(letter) if letter in LETTERS[: len(question.choices)] else None
-    return Episode(
-        id="",
-        question_id=question.id,
-        protocol="duo",
-        turns=[Turn(role="debater", content=speech.text), Turn(role="judge", content=out.text)],
-        judgments=[Judgment(judge="j", choice=choice, valid=choice is not None)],
-    )
+    turns = [Turn(role="debater", content=speech.text), Turn(role="judge", content=out.text)]
+    return Outcome(question, turns, [Judgment(judge="j", choice=choice, valid=choice is not None)], ProtocolResult())
 
 
 DUO = ProtocolEntry(name="duo", config=DuoConfig, roles=("debater", "judge"), run=run_duo)

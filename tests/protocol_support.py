@@ -45,3 +45,12 @@ def role_play(messages, config, *, judge="Answer: A\nConfidence: 70%", speech_wo
 
 def model(name="scripted/all", **kw):
     return get_model(name, fn=lambda m, c: role_play(m, c, **kw))
+
+
+async def run_entry(name, q, models, cfg, seed=0):
+    """A registered protocol's Episode, run as the experiment runner would (no balance rank: hash balance)."""
+    from oversight.protocol_registry import EpisodeSetup, get_protocol
+
+    entry = get_protocol(name)
+    outcome = await entry.run(EpisodeSetup(q, models, entry.config.model_validate(cfg), seed))
+    return outcome.episode(seed=seed, protocol=name, roles={role: m.name for role, m in models.items()})

@@ -30,6 +30,9 @@ def _judgment(choice, p=0.6):
 def _episode(label, protocol, qid, choices, config=None, debate=False, error=False):
     judgments = [_judgment(c) for c in choices]
     turns, roles = [], {"judge": "m/judge"}
+    meta = {} if label == protocol else {"label": label}
+    if config and "tier" in config:
+        meta["tier"] = config["tier"]  # as the direct protocol's result records it
     if debate:
         a_answer = 0 if int(qid[1:]) % 2 == 0 else 1
         roles |= {"debater_a": "m/strong", "debater_b": "m/weak"}
@@ -37,6 +40,7 @@ def _episode(label, protocol, qid, choices, config=None, debate=False, error=Fal
             Turn(role="debater_a", content="A", answer=a_answer),
             Turn(role="debater_b", content="B", answer=1 - a_answer),
         ]
+        meta["sides"] = {"debater_a": a_answer, "debater_b": 1 - a_answer}  # as the debate result records them
     final = judgments[-1]
     return Episode(
         id=f"{label}-{qid}",
@@ -54,7 +58,7 @@ def _episode(label, protocol, qid, choices, config=None, debate=False, error=Fal
         cost=0.01,
         timings={"duration": 2.0},
         error="boom" if error else None,
-        meta={} if label == protocol else {"label": label},
+        meta=meta,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from oversight.counterbalance import BALANCE_RANK, balance_bits, balance_ranks
+from oversight.counterbalance import Balance, balance_ranks
 from oversight.experiment import Experiment, run_experiment
 from oversight.store import load_run
 from oversight.types import Question
@@ -20,8 +20,8 @@ def test_ranks_are_a_seeded_permutation():
 
 def test_bits_follow_the_rank_when_present():
     q = Question(id="x", text="?", choices=["a", "b"], answer=0)
-    assert all((balance_bits(q.model_copy(update={"meta": {BALANCE_RANK: r}}), 3) & 7) == r for r in range(8))
-    assert balance_bits(q, 3) == balance_bits(q, 3)  # fallback: a hash, still reproducible
+    assert all((Balance.of(q.id, 3, rank=r).bits & 7) == r for r in range(8))
+    assert Balance.of(q.id, 3) == Balance.of(q.id, 3)  # fallback: a hash, still reproducible
 
 
 def _spec(protocol: str, extra: str = "") -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 from experiment_helpers import spec_toml, write_questions
 
 from oversight.experiment import Experiment, run_experiment
+from oversight.store import iter_episodes
 
 HELPERS = str(Path(__file__).resolve().parent)
 N_QUESTIONS = 30
@@ -142,8 +143,9 @@ def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path: Path) -> None:
         r["turns"] = [{k: v for k, v in t.items() if k not in ("latency", "cached")} for t in r["turns"]]
         return json.dumps(r, sort_keys=True)
 
-    full_rows = {r["id"]: norm(r) for r in map(json.loads, (full.run_dir / "episodes.jsonl").read_text().splitlines())}
-    assert all(norm(r) == full_rows[r["id"]] for r in rows)
+    # Read through the store (pooled prompts resolved): the two runs pooled their paragraphs in different orders.
+    full_rows = {e.id: norm(e.model_dump(mode="json")) for e in iter_episodes(full.run_dir)}
+    assert all(norm(e.model_dump(mode="json")) == full_rows[e.id] for e in iter_episodes(run_dir))
 
 
 def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:

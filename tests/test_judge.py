@@ -13,7 +13,7 @@ Q = Question(id="q1", text="Who wins?", choices=["red", "blue"], answer=1, conte
 
 
 def view(order=(0, 1), role="judge", seed=0):
-    t = Transcript.start(Q, protocol="test", config={}, seed=seed, order=order)
+    t = Transcript.start(Q, seed=seed, order=order)
     return t.view_for(role, task="decide")
 
 

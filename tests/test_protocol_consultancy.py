@@ -2,17 +2,16 @@
 
 from collections import Counter
 
-from protocol_support import CONTEXT, Q, model, question
+from protocol_support import CONTEXT, Q, model, question, run_entry
 
 from agents import RetrievalArguer
 from judges import QuoteCountJudge
-from oversight.protocol_registry import get_protocol
 from protocols import ConsultancyConfig, consultancy
 
 
 async def run(cfg=None, q=Q, seed=0, **kw):
     m = model(**kw)
-    return await get_protocol("consultancy").run(q, {"consultant": m, "judge": m}, cfg or ConsultancyConfig(), seed)
+    return await run_entry("consultancy", q, {"consultant": m, "judge": m}, cfg or ConsultancyConfig(), seed)
 
 
 def text(turn):
@@ -38,11 +37,11 @@ async def test_assignment_balanced_deterministic_and_recorded():
     sides = Counter()
     for i in range(300):
         q = question(i)
-        ep = await consultancy(q, RetrievalArguer(), QuoteCountJudge(), ConsultancyConfig(rounds=1))
-        again = await consultancy(q, RetrievalArguer(), QuoteCountJudge(), ConsultancyConfig(rounds=1))
-        assert ep.meta["consultant_answer"] == again.meta["consultant_answer"]
-        assert ep.meta["consultant_correct"] == (ep.meta["consultant_answer"] == ep.gold)
-        assert all(t.answer == ep.meta["consultant_answer"] for t in ep.turns if t.role == "consultant")
+        ep = (await consultancy(q, RetrievalArguer(), QuoteCountJudge(), ConsultancyConfig(rounds=1))).episode()
+        again = (await consultancy(q, RetrievalArguer(), QuoteCountJudge(), ConsultancyConfig(rounds=1))).episode()
+        assert ep.meta["sides"]["consultant"] == again.meta["sides"]["consultant"]
+        assert ep.meta["consultant_correct"] == (ep.meta["sides"]["consultant"] == ep.gold)
+        assert all(t.answer == ep.meta["sides"]["consultant"] for t in ep.turns if t.role == "consultant")
         sides[ep.meta["consultant_correct"]] += 1
     assert 115 < sides[True] < 185, sides
 
@@ -70,7 +69,7 @@ async def test_interactive_judge_asks_between_rounds_and_consultant_sees_it():
 async def test_open_consultancy_records_choice_hidden_from_judge():
     ep = await run(ConsultancyConfig(rounds=1, open=True))
     assert ep.turns[0].kind == "choice" and ep.meta["chosen"]
-    assert ep.meta["consultant_answer"] == ep.meta["order_shown"][0]  # the script picks A
+    assert ep.meta["sides"]["consultant"] == ep.meta["order_shown"][0]  # the script picks A
     assert "Answer: A" not in ep.turns[-1].seen[-1].content.split("Transcript:")[-1].split("Which answer")[0]
     assert '<turn speaker="Consultant"' in ep.turns[-1].seen[-1].content
     assert ep.turns[-1].seen[-1].content.count("<turn ") == 1

@@ -4,18 +4,17 @@ import asyncio
 from collections import Counter
 
 import pytest
-from protocol_support import CONTEXT, Q4, SECRET, Q, model, question
+from protocol_support import CONTEXT, Q4, SECRET, Q, model, question, run_entry
 
 from agents import RetrievalArguer
 from judges import LLMJudge, QuoteCountJudge
 from oversight.models import get_model
-from oversight.protocol_registry import get_protocol
 from protocols import DebateConfig, debate
 
 
 async def run(cfg=None, q=Q, seed=0, **kw):
     m = model(**kw)
-    return await get_protocol("debate").run(q, {"debater": m, "judge": m}, cfg or DebateConfig(), seed)
+    return await run_entry("debate", q, {"debater": m, "judge": m}, cfg or DebateConfig(), seed)
 
 
 def speeches(ep):
@@ -33,7 +32,7 @@ async def test_sequential_turn_order_and_speaker_identity():
     # Each speech was produced by the debater the transcript says spoke, arguing the answer it was assigned.
     for t in speeches(ep):
         assert t.content.startswith(f"Debater {t.role[-1].upper()} round {t.round + 1}")
-        assert t.answer == ep.meta["answers"][t.role]
+        assert t.answer == ep.meta["sides"][t.role]
     assert ep.turns[-1].kind == "judgment" and ep.judgments[-1].valid
 
 
@@ -75,19 +74,23 @@ async def test_simultaneous_rounds_run_concurrently():
             await slow(None, None)
             return await super().argue(view)
 
-    await debate(Q, (Slow(), Slow()), QuoteCountJudge(), DebateConfig(rounds=1, simultaneous=True))
+    (await debate(Q, (Slow(), Slow()), QuoteCountJudge(), DebateConfig(rounds=1, simultaneous=True))).episode()
     assert len(started) == 2
 
 
 async def test_counterbalancing_is_balanced_independent_and_deterministic():
     combos = Counter()
     for i in range(400):
-        ep = await debate(question(i), (RetrievalArguer(), RetrievalArguer()), QuoteCountJudge(), DebateConfig())
+        ep = (
+            await debate(question(i), (RetrievalArguer(), RetrievalArguer()), QuoteCountJudge(), DebateConfig())
+        ).episode()
         combos[(ep.meta["honest"], ep.meta["speaking_order"][0])] += 1
-        again = await debate(question(i), (RetrievalArguer(), RetrievalArguer()), QuoteCountJudge(), DebateConfig())
+        again = (
+            await debate(question(i), (RetrievalArguer(), RetrievalArguer()), QuoteCountJudge(), DebateConfig())
+        ).episode()
         assert (again.meta["honest"], again.meta["speaking_order"]) == (ep.meta["honest"], ep.meta["speaking_order"])
         # Debater A always defends the answer shown as A.
-        assert ep.meta["answers"]["debater_a"] == ep.meta["order_shown"][0]
+        assert ep.meta["sides"]["debater_a"] == ep.meta["order_shown"][0]
     assert set(combos) == {(h, f) for h in ("debater_a", "debater_b") for f in ("debater_a", "debater_b")}
     assert all(70 < n < 130 for n in combos.values()), combos
 
@@ -143,7 +146,7 @@ async def test_open_debate_records_agreement_and_forces_one_side():
     info = ep.meta["open"]
     assert info["choices"] == [ep.meta["order_shown"][0]] * 2 and info["agreed"]
     assert sorted(info["forced"]) == [False, True]
-    assert sorted(ep.meta["answers"].values()) == [0, 1]
+    assert sorted(ep.meta["sides"].values()) == [0, 1]
     assert [t.kind for t in ep.turns[:2]] == ["choice", "choice"]
 
 
@@ -158,7 +161,7 @@ async def test_open_debate_without_agreement():
             turn.answer = self.pick
             return turn
 
-    ep = await debate(Q, (Picks(1), Picks(0)), QuoteCountJudge(), DebateConfig(open=True))
+    ep = (await debate(Q, (Picks(1), Picks(0)), QuoteCountJudge(), DebateConfig(open=True))).episode()
     assert ep.meta["open"] == {"choices": [1, 0], "agreed": False, "forced": [False, False]}
     assert ep.meta["honest"] in ("debater_a", "debater_b")
 
@@ -178,7 +181,7 @@ async def test_agent_cannot_impersonate_or_forge():
             return turn
 
     judge = LLMJudge(get_model("scripted/j", outputs=["Answer: A"]))
-    ep = await debate(Q, (RetrievalArguer(), Forger()), judge, DebateConfig(rounds=1))
+    ep = (await debate(Q, (RetrievalArguer(), Forger()), judge, DebateConfig(rounds=1))).episode()
     assert sorted(t.role for t in speeches(ep)) == ["debater_a", "debater_b"]
     shown = ep.turns[-1].seen[-1].content  # the judge's user message: question, answers, transcript
     assert shown.count("<turn ") == 2 and '<turn speaker="Judge"' not in shown
@@ -188,8 +191,10 @@ async def test_agent_cannot_impersonate_or_forge():
 
 async def test_retrieval_debaters_honest_side_has_verified_quotes_and_fabrication_is_caught():
     q = Q4
-    ep = await debate(q, (RetrievalArguer(), RetrievalArguer(fabricate=1.0)), QuoteCountJudge(), DebateConfig())
-    honest, liar = ep.meta["honest"], next(r for r in ep.meta["answers"] if r != ep.meta["honest"])
+    ep = (
+        await debate(q, (RetrievalArguer(), RetrievalArguer(fabricate=1.0)), QuoteCountJudge(), DebateConfig())
+    ).episode()
+    honest, liar = ep.meta["honest"], next(r for r in ep.meta["sides"] if r != ep.meta["honest"])
     honest_q = [qq for t in speeches(ep) if t.role == honest for qq in t.quotes]
     liar_q = [qq for t in speeches(ep) if t.role == liar for qq in t.quotes]
     assert honest_q and all(qq.verified for qq in honest_q)
@@ -205,8 +210,12 @@ def test_config_rejects_unknown_fields():
 async def test_cross_examination_questions_are_cut_at_the_question_word_limit():
     long = " ".join(f"w{i}" for i in range(80))
     m = get_model("scripted/long", fn=lambda messages, config: f"{long} Answer: A")
-    ep = await get_protocol("debate").run(
-        Q, {"debater": m, "judge": m}, DebateConfig(cross_examination=True, word_limit=60, question_word_limit=10), 0
+    ep = await run_entry(
+        "debate",
+        Q,
+        {"debater": m, "judge": m},
+        DebateConfig(cross_examination=True, word_limit=60, question_word_limit=10),
+        0,
     )
     questions = [t for t in ep.turns if t.kind == "question"]
     speech = [t for t in ep.turns if t.kind == "speech"]

@@ -1,7 +1,8 @@
 """Direct answering: naive and expert tiers, order counterbalancing, registry wiring."""
 
+from protocol_support import run_entry
+
 from oversight.models import get_model
-from oversight.protocol_registry import get_protocol
 from oversight.types import Question
 from protocols.direct import DirectConfig
 
@@ -11,7 +12,7 @@ Q = Question(id="q1", text="Who won?", choices=["red", "blue", "green"], answer=
 
 async def run(tier, q=Q, seed=0, outputs=("Answer: A\nConfidence: 80%",)):
     model = get_model("scripted/judge", outputs=list(outputs))
-    ep = await get_protocol("direct").run(q, {"judge": model}, DirectConfig(tier=tier), seed)
+    ep = await run_entry("direct", q, {"judge": model}, DirectConfig(tier=tier), seed)
     return ep
 
 

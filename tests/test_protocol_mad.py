@@ -2,12 +2,11 @@
 
 import re
 
-from protocol_support import CONTEXT, Q4
+from protocol_support import CONTEXT, Q4, run_entry
 
 from agents import MADAgent
 from judges import LLMJudge
 from oversight.models import get_model
-from oversight.protocol_registry import get_protocol
 from protocols import MADConfig, mad
 
 
@@ -27,7 +26,7 @@ def scripted_agents(plan):
 async def test_rounds_change_log_and_majority():
     plan = [["A", "B", "B"], ["B", "B", "B"], ["C", "C", "B"]]
     m = scripted_agents(plan)
-    ep = await mad(Q4, [MADAgent(m)] * 3, MADConfig(agents=3, rounds=2))
+    ep = (await mad(Q4, [MADAgent(m)] * 3, MADConfig(agents=3, rounds=2))).episode()
     assert ep.meta["answers"] == [[0, 1, 2], [1, 1, 2], [1, 1, 1]]
     assert ep.meta["changes"] == [
         {"agent": "agent_1", "round": 1, "from": 0, "to": 1},
@@ -41,7 +40,7 @@ async def test_rounds_change_log_and_majority():
 
 async def test_agents_read_only_the_previous_round():
     plan = [["A", "A", "A"], ["B", "B", "B"]]
-    ep = await mad(Q4, [MADAgent(scripted_agents(plan))] * 2, MADConfig(agents=2, rounds=2))
+    ep = (await mad(Q4, [MADAgent(scripted_agents(plan))] * 2, MADConfig(agents=2, rounds=2))).episode()
     for t in ep.turns:
         shown = t.seen[-1].content
         assert shown.count("<turn ") == (0 if t.round == 0 else 2)
@@ -53,7 +52,9 @@ async def test_agents_read_only_the_previous_round():
 async def test_context_for_agents_when_asked_and_never_for_the_judge():
     plan = [["A", "B"], ["B", "B"], ["B", "B"]]
     judge = LLMJudge(get_model("scripted/j", outputs=["Answer: B\nConfidence: 60%"]))
-    ep = await mad(Q4, [MADAgent(scripted_agents(plan))] * 3, MADConfig(rounds=1, agents_see_context=True), judge=judge)
+    ep = (
+        await mad(Q4, [MADAgent(scripted_agents(plan))] * 3, MADConfig(rounds=1, agents_see_context=True), judge=judge)
+    ).episode()
     assert all(CONTEXT.splitlines()[0] in t.seen[-1].content for t in ep.turns if t.role.startswith("agent"))
     judge_turn = ep.turns[-1]
     assert judge_turn.role == "judge" and CONTEXT.splitlines()[0] not in judge_turn.seen[-1].content
@@ -64,11 +65,11 @@ async def test_context_for_agents_when_asked_and_never_for_the_judge():
 
 async def test_tie_and_missing_answers():
     plan = [["A"], ["B"], [None]]
-    ep = await mad(Q4, [MADAgent(scripted_agents(plan))] * 3, MADConfig(rounds=0), seed=3)
+    ep = (await mad(Q4, [MADAgent(scripted_agents(plan))] * 3, MADConfig(rounds=0), seed=3)).episode()
     assert ep.meta["answers"] == [[0, 1, None]] and ep.meta["tie"]
-    again = await mad(Q4, [MADAgent(scripted_agents(plan))] * 3, MADConfig(rounds=0), seed=3)
+    again = (await mad(Q4, [MADAgent(scripted_agents(plan))] * 3, MADConfig(rounds=0), seed=3)).episode()
     assert again.judgments[-1].choice == ep.judgments[-1].choice in (0, 1)
-    nobody = await mad(Q4, [MADAgent(scripted_agents([[None]]))], MADConfig(agents=1, rounds=0))
+    nobody = (await mad(Q4, [MADAgent(scripted_agents([[None]]))], MADConfig(agents=1, rounds=0))).episode()
     assert not nobody.judgments[-1].valid and nobody.correct is None
 
 
@@ -80,7 +81,7 @@ async def test_registry_run_uses_distinct_seeds_per_agent():
         return "Answer: B"
 
     m = get_model("scripted/a", fn=fn)
-    ep = await get_protocol("mad").run(Q4, {"agent": m}, MADConfig(agents=3, rounds=1), 0)
+    ep = await run_entry("mad", Q4, {"agent": m}, MADConfig(agents=3, rounds=1), 0)
     assert len(set(seeds)) == 6 and ep.judgments[-1].choice == 1
 
 
@@ -93,7 +94,9 @@ async def test_free_form_numeric_question_gets_two_answers():
     def fn(messages, config):
         return "I compute it. Answer: A"
 
-    ep = await mad(q, [MADAgent(get_model("scripted/num", fn=fn))] * 2, MADConfig(agents=2, rounds=1, two_choice=True))
+    ep = (
+        await mad(q, [MADAgent(get_model("scripted/num", fn=fn))] * 2, MADConfig(agents=2, rounds=1, two_choice=True))
+    ).episode()
     assert len(ep.choices) == 2 and ep.gold is not None
     assert ep.meta["answers"][0][0] == ep.meta["answers"][0][1]  # both said "A"
     assert ep.correct is not None
@@ -106,6 +109,8 @@ async def test_free_form_question_without_two_choice_is_refused():
 
     q = load_task("gen/arithmetic", n=1, seed=3).questions[0]
     with pytest.raises(ValueError, match="needs choices"):
-        await mad(
-            q, [MADAgent(get_model("scripted/x", outputs=["A"]))], MADConfig(agents=1, rounds=0, two_choice=False)
-        )
+        (
+            await mad(
+                q, [MADAgent(get_model("scripted/x", outputs=["A"]))], MADConfig(agents=1, rounds=0, two_choice=False)
+            )
+        ).episode()

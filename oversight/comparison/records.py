@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from oversight.episode import Episode
+from oversight.episode import Episode, ProtocolResult
 
-#: Sandwiching tiers are `direct` episodes with `protocol_config["tier"]` set to one of these.
+#: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
 
 
@@ -56,32 +56,16 @@ class Record:
         return (self.task, self.question_id, self.seed)
 
 
-def _debater_model(ep: Episode, role: str, answer: int) -> str:
+def _debater_model(ep: Episode, result: ProtocolResult, role: str, answer: int) -> str:
     """The model behind a debater role: its own role entry, else the correct/incorrect-side entry (asymmetric
     debates), else the shared `debater` entry, else the agent identity the protocol recorded, else the role."""
     side = "debater_correct" if answer == ep.gold else "debater_incorrect"
-    agents = ep.meta.get("agents") if isinstance(ep.meta.get("agents"), dict) else {}
-    return str(ep.roles.get(role) or ep.roles.get(side) or ep.roles.get("debater") or agents.get(role) or role)
+    return str(ep.roles.get(role) or ep.roles.get(side) or ep.roles.get("debater") or result.agents.get(role) or role)
 
 
-def _debaters(ep: Episode) -> list[Debater]:
-    """Who argued what: from `meta["answers"]` ({role: answer}, as the debate protocol records it) or
-    `meta["debaters"]`, else from the first answer each `debater*` role's turns claim."""
-    answers: dict[str, int] = {}
-    for key in ("answers", "debaters"):
-        declared = ep.meta.get(key)
-        if isinstance(declared, dict):
-            for role, info in declared.items():
-                answer = info.get("answer") if isinstance(info, dict) else info
-                if isinstance(answer, int) and str(role).startswith("debater"):
-                    answers[str(role)] = answer
-            if answers:
-                break
-    if not answers:
-        for turn in ep.turns:
-            if turn.role.startswith("debater") and turn.answer is not None:
-                answers.setdefault(turn.role, turn.answer)
-    return [Debater(role, _debater_model(ep, role, answer), answer) for role, answer in sorted(answers.items())]
+def _debaters(ep: Episode, result: ProtocolResult) -> list[Debater]:
+    """Who argued what, from the result's `sides` (role -> answer argued)."""
+    return [Debater(role, _debater_model(ep, result, role, a), a) for role, a in sorted(result.sides.items())]
 
 
 def _latency(ep: Episode) -> float | None:
@@ -96,7 +80,7 @@ def to_record(ep: Episode, task: str) -> Record:
     final = ep.final
     valid = bool(final is not None and final.valid and final.choice is not None)
     gold = ep.gold
-    tier = ep.protocol_config.get("tier") if ep.protocol == "direct" else None
+    result = ProtocolResult.read(ep.meta)
     rounds = ep.protocol_config.get("rounds")
     probs = list(final.probabilities) if valid and final is not None and final.probabilities else None
     interim = [
@@ -109,7 +93,7 @@ def to_record(ep: Episode, task: str) -> Record:
         task=task,
         question_id=ep.question_id,
         seed=ep.seed,
-        tier=tier if tier in (NAIVE, EXPERT) else None,
+        tier=result.tier,
         gold=gold,
         choice=final.choice if final is not None else None,
         valid=valid,
@@ -121,7 +105,7 @@ def to_record(ep: Episode, task: str) -> Record:
         latency=_latency(ep),
         rounds=rounds if isinstance(rounds, int) else None,
         interim_correct=interim,
-        debaters=_debaters(ep),
+        debaters=_debaters(ep, result),
     )
 
 

@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from oversight.counterbalance import BALANCE_RANK, balance_ranks
+from oversight.counterbalance import balance_ranks
 from oversight.episode import episode_id
 from oversight.experiment.spec import Experiment, JudgeSpec, ProtocolSpec, RoleSpec, SpecError, TaskSpec
-from oversight.hashing import file_sha256, stable_hash
-from oversight.protocol_registry import PROTOCOLS, ProtocolEntry, get_protocol, register_protocol
+from oversight.hashing import stable_hash
+from oversight.protocol_registry import ProtocolEntry, get_protocol
+from oversight.tasks.taskset import subsample
 from oversight.types import Question
-
-
-def resolve_protocol(name: str) -> ProtocolEntry:
-    """The entry registered as `name`, or the `ProtocolEntry` at a `"module:attr"` path.
-
-    Raises KeyError (unknown name), ImportError/AttributeError (bad path) or TypeError (not an entry).
-    """
-    if name not in PROTOCOLS and ":" in name:
-        register_protocol(name, name)
-    return get_protocol(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +42,7 @@ class EpisodePlan:
     roles: dict[str, RoleSpec]
     seed: int
     task: str = ""  # the task entry's dataset ref
+    rank: int | None = None  # the question's rank in its task's seeded shuffle (exact counterbalancing)
 
 
 def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
@@ -59,12 +50,7 @@ def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
     where = f"tasks[{index}]"
     path = _local_path(task.dataset, base_dir)
     try:
-        if path is not None and path.suffix == ".jsonl":
-            # A JSONL of our own `Question` rows is read here; anything else goes through `oversight.tasks`.
-            questions = _subsample(_filter(_read_jsonl(path), task.filters), task.n, task.seed)
-            prov: dict[str, Any] = {"dataset": str(path), "file_sha256": file_sha256(path)}
-        else:
-            questions, prov = _load_named(task, str(path) if path is not None else task.dataset)
+        questions, prov = _load_named(task, path if path is not None else task.dataset)
     except SpecError as err:
         raise SpecError([f"{where}.dataset: {e}" for e in err.errors]) from None
     except (FileNotFoundError, KeyError, ValueError, ImportError, RuntimeError) as err:  # incl. data unavailable
@@ -82,24 +68,17 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
     plans: list[EpisodePlan] = []
     seen: set[str] = set()
     seeds = spec.seed_list()
-    # Counterbalancing is exact per task and seed: each question carries its rank in a seeded shuffle.
-    ranked: dict[tuple[int, int], list[Question]] = {}
-    for task in tasks:
-        for seed in seeds:
-            ranks = balance_ranks([q.id for q in task.questions], seed)
-            ranked[(task.index, seed)] = [
-                q.model_copy(update={"meta": {**q.meta, BALANCE_RANK: ranks[q.id]}}) for q in task.questions
-            ]
+    # Counterbalancing is exact per task and seed: each plan carries its question's rank in a seeded shuffle.
+    ranks = {(t.index, seed): balance_ranks([q.id for q in t.questions], seed) for t in tasks for seed in seeds}
     for p_idx, proto in enumerate(spec.protocols):
-        entry = resolve_protocol(proto.name)
+        entry = get_protocol(proto.name)
         try:
             config = entry.config.model_validate(proto.config)
         except ValidationError as err:  # check() normally catches this first
             raise SpecError(f"protocols[{p_idx}]: {err}") from None
         config_dump = config.model_dump(mode="json")
         hashed_config = {"protocol": proto.name, "label": proto.label, **config_dump}
-        needs_judge = "judge" in entry.roles or "judge" in entry.optional_roles
-        judges: list[JudgeSpec | None] = list(spec.judge_list()) if needs_judge else [None]
+        judges: list[JudgeSpec | None] = list(spec.judge_list()) if entry.judged else [None]
         wanted = [r for r in (*entry.roles, *entry.optional_roles) if r != "judge" and r in spec.roles]
         for judge in judges or [None]:
             roles = {r: spec.roles[r] for r in wanted}
@@ -108,7 +87,8 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
             role_key = {r: _role_identity(rs) for r, rs in roles.items()}
             for seed in seeds:
                 for task in tasks:
-                    for q in ranked[(task.index, seed)]:
+                    rank_of = ranks[(task.index, seed)]
+                    for q in task.questions:
                         eid = episode_id(spec.name, q.id, hashed_config, role_key, seed)
                         if eid in seen:
                             raise SpecError(
@@ -117,7 +97,9 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
                             )
                         seen.add(eid)
                         plans.append(
-                            EpisodePlan(eid, q, proto, entry, config, config_dump, judge, roles, seed, task.name)
+                            EpisodePlan(
+                                eid, q, proto, entry, config, config_dump, judge, roles, seed, task.name, rank_of[q.id]
+                            )
                         )
     return plans
 
@@ -142,7 +124,7 @@ def _local_path(dataset: str, base_dir: Path) -> Path | None:
     return None
 
 
-def _load_named(task: TaskSpec, ref: str) -> tuple[list[Question], dict[str, Any]]:
+def _load_named(task: TaskSpec, ref: str | Path) -> tuple[list[Question], dict[str, Any]]:
     try:
         from oversight.tasks import load_task as load_named_task
     except ImportError:
@@ -154,26 +136,12 @@ def _load_named(task: TaskSpec, ref: str) -> tuple[list[Question], dict[str, Any
     taskset = load_named_task(ref, n=n, seed=task.seed, **kwargs)
     questions = list(taskset.questions)
     if task.filters:
-        questions = _subsample(_filter(questions, task.filters), task.n, task.seed)
+        questions = subsample(_filter(questions, task.filters), task.n, task.seed)
     prov_fn = getattr(taskset, "provenance", None)
     prov = prov_fn() if callable(prov_fn) else {}
     if isinstance(prov, BaseModel):
         prov = prov.model_dump(mode="json")
-    return questions, {"dataset": ref, **dict(prov or {})}
-
-
-def _read_jsonl(path: Path) -> list[Question]:
-    out = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(Question.model_validate_json(line))
-        except ValidationError as err:
-            first = err.errors(include_url=False)[0]
-            loc = ".".join(str(x) for x in first.get("loc", ()))
-            raise ValueError(f"{path}:{lineno}: {loc + ': ' if loc else ''}{first.get('msg')}") from None
-    return out
+    return questions, {"dataset": str(ref), **dict(prov or {})}
 
 
 def _filter(questions: list[Question], filters: dict[str, Any]) -> list[Question]:
@@ -198,13 +166,6 @@ def _filter(questions: list[Question], filters: dict[str, Any]) -> list[Question
         return True
 
     return [q for q in questions if keep(q)]
-
-
-def _subsample(questions: list[Question], n: int | None, seed: int) -> list[Question]:
-    if n is None or n >= len(questions):
-        return questions
-    picked = sorted(random.Random(seed).sample(range(len(questions)), n))
-    return [questions[i] for i in picked]
 
 
 def _plain(err: BaseException) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from oversight.models.secrets import redact
+from oversight.protocol_registry import get_protocol
 from oversight.types import GenerateConfig
 
 
@@ -271,14 +272,12 @@ class Experiment(_Strict):
 
     def check(self) -> None:
         """Resolve every protocol and validate its config and roles; raises `SpecError` listing all problems."""
-        from oversight.experiment.expand import resolve_protocol
-
         errors: list[str] = []
         used_roles: set[str] = set()
         for i, proto in enumerate(self.protocols):
             where = f"protocols[{i}]"
             try:
-                entry = resolve_protocol(proto.name)
+                entry = get_protocol(proto.name)
             except (KeyError, ImportError, AttributeError, TypeError) as err:
                 errors.append(f"{where}.name: {_strip_quotes(err)}")
                 continue

@@ -29,13 +29,25 @@ class PriceTable:
         self.prices.update(prices or {})
         self.unpriced: set[str] = set()
 
-    def cost(self, model: str, input_tokens: int, output_tokens: int) -> float:
+    def cost(self, model: str, input_tokens: int, output_tokens: int, *, free: bool | None = None) -> float:
+        """USD for the tokens; 0 for a model without a price, listed in `unpriced` unless its provider is free
+        (`free`; None: ask the provider registered for the model string's prefix)."""
         price = self.prices.get(model)
         if price is None:
-            if not model.startswith(("local/", "scripted/", "vllm/")):
+            if not (free if free is not None else _provider_is_free(model)):
                 self.unpriced.add(model)
             return 0.0
         return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
+
+
+def _provider_is_free(model: str) -> bool:
+    from oversight.models.base import ModelError
+    from oversight.models.registry import provider_class, split_model_string
+
+    try:
+        return provider_class(split_model_string(model)[0]).free
+    except (ModelError, KeyError):
+        return False
 
 
 @dataclass
@@ -57,8 +69,8 @@ class UsageLedger:
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
         self.records: dict[tuple[str, str], UsageRecord] = {}
 
-    def record(self, model: str, role: str, output: ModelOutput) -> float:
-        """Add one call; return its cost in USD."""
+    def record(self, model: str, role: str, output: ModelOutput, *, free: bool | None = None) -> float:
+        """Add one call; return its cost in USD (`free`: the provider charges nothing, see `PriceTable.cost`)."""
         rec = self.records.get((model, role))
         if rec is None:
             rec = self.records[(model, role)] = UsageRecord()
@@ -67,7 +79,7 @@ class UsageLedger:
             rec.cached_calls += 1
             return 0.0
         usage = output.usage
-        cost = self.prices.cost(model, usage.input_tokens, usage.output_tokens)
+        cost = self.prices.cost(model, usage.input_tokens, usage.output_tokens, free=free)
         rec.input_tokens += usage.input_tokens
         rec.output_tokens += usage.output_tokens
         rec.cost += cost

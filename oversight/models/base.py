@@ -24,6 +24,8 @@ class Provider:
     """
 
     provider: str = ""
+    #: True for backends that cost nothing per token (local, scripted, self-hosted servers): no price needed
+    free: bool = False
 
     def __init__(self, model: str, endpoint: str) -> None:
         self.model = model

@@ -130,6 +130,7 @@ class LlamaCppProvider(Provider):
     """
 
     provider = "local"
+    free = True
 
     def __init__(
         self,

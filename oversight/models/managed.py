@@ -53,7 +53,7 @@ class ManagedModel:
             key = call_key(self._identity, messages, config)
             hit = self.cache.get(key)
             if hit is not None:
-                self.ledger.record(self.name, self.role, hit)
+                self.ledger.record(self.name, self.role, hit, free=self.provider.free)
                 return hit
         provider = self.provider
 
@@ -69,7 +69,7 @@ class ManagedModel:
             raise
         if key is not None:
             self.cache.put(key, out)  # type: ignore[union-attr]
-        self.ledger.record(self.name, self.role, out)
+        self.ledger.record(self.name, self.role, out, free=self.provider.free)
         return out
 
     def _count_retry(self, err: ModelError, wait: float) -> None:

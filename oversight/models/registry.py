@@ -1,8 +1,11 @@
-"""Model strings (`openai/gpt-4o-mini`, `local/smollm2-135m`, ...) -> managed providers."""
+"""Model strings (`openai/gpt-4o-mini`, `local/smollm2-135m`, ...) -> managed providers.
+
+One door in: `register_provider`, which the `oversight.providers` entry points (ours and third parties') feed
+lazily. A provider is a `Provider` subclass; the prefix of a model string names it.
+"""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from oversight.models.accounting import UsageLedger
@@ -11,35 +14,68 @@ from oversight.models.cache import CallCache
 from oversight.models.limits import EndpointLimits
 from oversight.models.managed import ManagedModel
 from oversight.models.retry import RetryPolicy
+from oversight.plugins import PROVIDERS_GROUP, entry_point_targets, load_target
 
-#: prefix -> "module:Class"; imported only when used, so a missing optional backend breaks nothing else.
-PROVIDERS: dict[str, str] = {
-    "openai": "oversight.models.openai_api:OpenAIProvider",
-    "anthropic": "oversight.models.anthropic_api:AnthropicProvider",
-    "vllm": "oversight.models.vllm:VLLMProvider",
-    "local": "oversight.models.llamacpp:LlamaCppProvider",
-    "scripted": "oversight.models.scripted:ScriptedProvider",
-}
+#: prefix -> a `Provider` subclass, or the "module:Class" naming one (imported only when used, so a missing
+#: optional backend breaks nothing else)
+_PROVIDERS: dict[str, type[Provider] | str] = {}
+_plugins_loaded = False
+
+
+def register_provider(prefix: str, provider: type[Provider] | str, *, replace: bool = False) -> None:
+    """Make model strings `prefix/NAME` use `provider` (a `Provider` subclass or its "module:Class" path).
+
+    Raises ValueError for a prefix with "/" in it, or one already taken by another provider unless `replace`.
+    """
+    if not prefix or "/" in prefix:
+        raise ValueError(f"provider prefix {prefix!r} must be non-empty and contain no '/'")
+    _load_plugins()
+    old = _PROVIDERS.get(prefix)
+    if old is not None and not replace and old is not provider and old != provider:
+        raise ValueError(f"provider {prefix!r} is already registered ({old}); pass replace=True")
+    _PROVIDERS[prefix] = provider
+
+
+def provider_prefixes() -> list[str]:
+    """Every registered provider prefix, sorted."""
+    _load_plugins()
+    return sorted(_PROVIDERS)
 
 
 def split_model_string(spec: str) -> tuple[str, str]:
     """`"openai/gpt-4o-mini"` -> `("openai", "gpt-4o-mini")`; raises `ModelConfigError` for unknown providers."""
+    known = ", ".join(provider_prefixes())
     prefix, sep, rest = spec.partition("/")
     if not sep or not rest:
-        raise ModelConfigError(
-            f"model string {spec!r} must look like PROVIDER/NAME, with PROVIDER one of: {', '.join(PROVIDERS)}"
-        )
-    if prefix not in PROVIDERS:
-        raise ModelConfigError(f"model string {spec!r}: unknown provider {prefix!r} (known: {', '.join(PROVIDERS)})")
+        raise ModelConfigError(f"model string {spec!r} must look like PROVIDER/NAME, with PROVIDER one of: {known}")
+    if prefix not in _PROVIDERS:
+        raise ModelConfigError(f"model string {spec!r}: unknown provider {prefix!r} (known: {known})")
     return prefix, rest
 
 
 def provider_class(prefix: str) -> type[Provider]:
-    module, _, cls = PROVIDERS[prefix].partition(":")
-    try:
-        return getattr(importlib.import_module(module), cls)
-    except ImportError as err:
-        raise ModelConfigError(f"provider {prefix!r} needs a package that is not installed: {err}") from None
+    """The `Provider` subclass registered as `prefix`; raises `ModelConfigError` if it cannot be imported."""
+    _load_plugins()
+    value = _PROVIDERS[prefix]
+    if isinstance(value, str):
+        try:
+            value = load_target(value)
+        except ImportError as err:
+            raise ModelConfigError(f"provider {prefix!r} needs a package that is not installed: {err}") from None
+        except (AttributeError, ValueError) as err:
+            raise ModelConfigError(f"provider {prefix!r}: cannot load {_PROVIDERS[prefix]!r} ({err})") from None
+        if not (isinstance(value, type) and issubclass(value, Provider)):
+            raise ModelConfigError(f"provider {prefix!r}: {_PROVIDERS[prefix]!r} is not a Provider subclass")
+        _PROVIDERS[prefix] = value
+    return value
+
+
+def _load_plugins() -> None:
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True
+        for prefix, target in entry_point_targets(PROVIDERS_GROUP).items():
+            _PROVIDERS.setdefault(prefix, target)
 
 
 def create_provider(spec: str, **options: Any) -> Provider:

@@ -24,6 +24,7 @@ class ScriptedProvider(Provider):
     """
 
     provider = "scripted"
+    free = True
 
     def __init__(
         self,

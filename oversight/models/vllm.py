@@ -64,6 +64,7 @@ class VLLMServerClient(OpenAIProvider):
     (accepted by every vLLM version) and the `guided_*` rewrite."""
 
     provider = "vllm"
+    free = True  # self-hosted: no per-token price
     api_key_env = "VLLM_API_KEY"
     base_url_env = "VLLM_BASE_URL"
     default_base_url = "http://127.0.0.1:8000/v1"
@@ -95,6 +96,7 @@ class VLLMProvider(Provider):
     """
 
     provider = "vllm"
+    free = True  # self-hosted: no per-token price
 
     def __init__(
         self,

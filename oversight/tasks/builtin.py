@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from oversight.tasks.datasets import SPECS
-from oversight.tasks.registry import TaskInfo, register_task
+from oversight.tasks.task_info import TaskInfo
 
 _G = "oversight.tasks.generators"
 
@@ -23,7 +23,8 @@ def _dataset(name: str, description: str, source: str, hidden_context: bool = Fa
     )
 
 
-for info in [
+#: every built-in task, registered by `oversight.tasks.registry` on first use
+BUILTIN_TASKS: list[TaskInfo] = [
     _dataset(
         "boolq",
         "BoolQ yes/no questions; the Wikipedia passage is the hidden context",
@@ -140,5 +141,4 @@ for info in [
         licence="generated",
         hidden_context=True,
     ),
-]:
-    register_task(info)
+]

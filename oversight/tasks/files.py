@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -80,6 +81,21 @@ class FieldMap:
         return names  # type: ignore[return-value]
 
 
+#: the columns of a JSONL written from our own `Question` model (`Question.model_dump_json()` per line)
+QUESTION_ROWS = FieldMap(text="text")
+
+
+def _peek_own_form(
+    rows: Iterator[tuple[int, dict[str, Any] | _RowError]],
+) -> tuple[Iterator[tuple[int, dict[str, Any] | _RowError]], bool]:
+    first = next(rows, None)
+    if first is None:
+        return iter(()), False
+    row = first[1]
+    own = isinstance(row, dict) and "text" in row and "question" not in row
+    return itertools.chain([first], rows), own
+
+
 class _RowError(Exception):
     def __init__(self, field: str, problem: str) -> None:
         self.field, self.problem = field, problem
@@ -103,29 +119,37 @@ def load_file(
     """
     p = Path(path)
     shown = str(path)
-    fmap = FieldMap.of(fields)
     fmt = format or _format_of(p)
     task_name = name or p.name.split(".")[0]
     record = FileRecord.of(p)
     source = Source(dataset=task_name, split=split, licence=licence, file=shown, sha256=record.sha256)
     rows = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[fmt](p)
+    if fields is None:  # rows of our own `Question` form (a "text" column, no "question" one) map themselves
+        rows, own = _peek_own_form(rows)
+        fmap = QUESTION_ROWS if own else FieldMap()
+    else:
+        fmap = FieldMap.of(fields)
     questions: list[Question] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for line, row in rows:
-        try:
-            if isinstance(row, _RowError):
-                raise row
-            q = _question(row, fmap, task_name, line, source)
-            if q.id in seen:
-                raise _RowError(fmap.id or "id", f"duplicate id {q.id!r} (first on line {seen[q.id]})")
-        except _RowError as err:
-            if not skip_bad:
-                raise TaskFileError(shown, line, err.field, err.problem) from None
-            problems.append(f"{shown}:{line}: {err.field}: {err.problem}")
-            continue
-        seen[q.id] = line
-        questions.append(q)
+    line = 0
+    try:
+        for line, row in rows:
+            try:
+                if isinstance(row, _RowError):
+                    raise row
+                q = _question(row, fmap, task_name, line, source)
+                if q.id in seen:
+                    raise _RowError(fmap.id or "id", f"duplicate id {q.id!r} (first on line {seen[q.id]})")
+            except _RowError as err:
+                if not skip_bad:
+                    raise TaskFileError(shown, line, err.field, err.problem) from None
+                problems.append(f"{shown}:{line}: {err.field}: {err.problem}")
+                continue
+            seen[q.id] = line
+            questions.append(q)
+    except UnicodeDecodeError as err:  # never skippable: the rest of the file cannot be read
+        raise TaskFileError(shown, line + 1, "file", f"not UTF-8 text ({err.reason} at byte {err.start})") from None
     if problems:
         log.warning("%s: skipped %d bad row(s); first: %s", shown, len(problems), problems[0])
     return TaskSet(
@@ -200,11 +224,27 @@ def _parquet_rows(p: Path) -> Iterator[tuple[int, dict[str, Any] | _RowError]]:
 
 def _question(row: dict[str, Any], fm: FieldMap, task: str, line: int, source: Source) -> Question:
     text = _required_str(row, fm.text)
-    choices = _choices(row, fm.choices)
+    own = fm is QUESTION_ROWS
+    meta = {k: v for k, v in row.items() if k not in fm.mapped()}
+    if own:  # free-form rows of our own form: no choices, the gold texts in meta.answers
+        nested = meta.get("meta")
+        if row.get("choices") == [] and row.get("answer") is None and isinstance(nested, dict):
+            row = {**row, "choices": None, "answer": nested.get("answers")}
+    choices = None if own and row.get("choices") is None else _choices(row, fm.choices)
     if fm.answer not in row or row[fm.answer] is None or row[fm.answer] == "":
         raise _RowError(fm.answer, "missing")
     raw_answer = row[fm.answer]
-    meta = {k: v for k, v in row.items() if k not in fm.mapped()}
+    if fm is QUESTION_ROWS:  # our own rows carry their meta (and source) as objects
+        nested = meta.pop("meta", None) or {}
+        if not isinstance(nested, dict):
+            raise _RowError("meta", f"must be an object, got {type(nested).__name__}")
+        meta = {**nested, **meta}
+        own_source = meta.pop("source", None)
+        if own_source is not None:
+            try:
+                source = Source.model_validate(own_source)
+            except ValueError as err:
+                raise _RowError("source", str(err).splitlines()[-1].strip()) from None
     if choices is None:
         if isinstance(raw_answer, list):
             answers = [str(a) for a in raw_answer if str(a).strip()]
@@ -268,6 +308,9 @@ def _choices(row: dict[str, Any], spec: str | tuple[str, ...] | None) -> list[st
         out.append(s)
     if len(out) < 2:
         raise _RowError(label, f"needs at least 2 choices, got {len(out)}")
+    repeated = sorted({c for c in out if out.count(c) > 1})
+    if repeated:
+        raise _RowError(label, f"choices must be distinct (repeated: {', '.join(map(repr, repeated))})")
     return out
 
 

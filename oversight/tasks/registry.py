@@ -5,52 +5,29 @@ Entries name their loader as `"module:function"` so listing tasks imports nothin
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from oversight.tasks.task_info import FILE_SUFFIXES, Kind, TaskInfo, UnknownTaskError
 from oversight.tasks.taskset import TaskSet
 
-Kind = Literal["dataset", "generator", "local"]
-
-#: file suffixes `load_task` treats as a path rather than a task name.
-FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".jsonl.gz")
-
-
-class UnknownTaskError(KeyError):
-    """No task is registered under that name (and it is not a file)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """What `oversight tasks ls` shows about one registered task."""
-
-    name: str
-    loader: str
-    description: str
-    kind: Kind = "dataset"
-    splits: tuple[str, ...] = ()
-    default_split: str | None = None
-    licence: str | None = None
-    hidden_context: bool = False
-    source: str = ""
-    defaults: dict[str, Any] = field(default_factory=dict)
-
-    def load_function(self) -> Callable[..., TaskSet]:
-        module, _, attr = self.loader.partition(":")
-        return getattr(importlib.import_module(module), attr)
-
+__all__ = [
+    "FILE_SUFFIXES",
+    "Kind",
+    "TaskInfo",
+    "UnknownTaskError",
+    "get_task_info",
+    "list_tasks",
+    "load_task",
+    "register_task",
+]
 
 _REGISTRY: dict[str, TaskInfo] = {}
 
 
 def register_task(info: TaskInfo, *, replace: bool = False) -> TaskInfo:
     """Add a task under `info.name`; raises ValueError if the name is taken and `replace` is false."""
+    _ensure_builtins()
     if info.name in _REGISTRY and not replace:
         raise ValueError(f"task {info.name!r} is already registered")
     _REGISTRY[info.name] = info
@@ -110,4 +87,7 @@ def _ensure_builtins() -> None:
     global _builtins_loaded
     if not _builtins_loaded:
         _builtins_loaded = True
-        importlib.import_module("oversight.tasks.builtin")
+        from oversight.tasks.builtin import BUILTIN_TASKS
+
+        for info in BUILTIN_TASKS:
+            _REGISTRY.setdefault(info.name, info)

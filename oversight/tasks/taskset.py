@@ -66,14 +66,8 @@ class TaskSet:
         or not smaller than the set."""
         if n is None or n >= len(self.questions):
             return self
-        if n < 0:
-            raise ValueError(f"n: must be >= 0, got {n}")
-        picked = sorted(random.Random(seed).sample(range(len(self.questions)), n))
-        return replace(
-            self,
-            questions=[self.questions[i] for i in picked],
-            sampled={"n": n, "seed": seed, "of": len(self.questions)},
-        )
+        sampled = {"n": n, "seed": seed, "of": len(self.questions)}
+        return replace(self, questions=subsample(self.questions, n, seed), sampled=sampled)
 
     def questions_sha256(self) -> str:
         """Hash of what the questions ask and what counts as correct (ids, text, choices, answer, context)."""
@@ -110,3 +104,14 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
+
+
+def subsample(questions: list[Question], n: int | None, seed: int) -> list[Question]:
+    """`n` of `questions` drawn without replacement with `seed`, in their original order (all when `n` is None
+    or not smaller); raises ValueError for a negative `n`."""
+    if n is None or n >= len(questions):
+        return questions
+    if n < 0:
+        raise ValueError(f"n: must be >= 0, got {n}")
+    picked = sorted(random.Random(seed).sample(range(len(questions)), n))
+    return [questions[i] for i in picked]

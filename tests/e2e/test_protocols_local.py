@@ -16,7 +16,7 @@ import pytest
 
 from oversight.episode import Episode
 from oversight.models import ManagedModel, get_model
-from oversight.protocol_registry import get_protocol
+from oversight.protocol_registry import EpisodeSetup, get_protocol
 from oversight.tasks import load_task
 from oversight.types import Question
 
@@ -67,7 +67,8 @@ def check(ep: Episode, question: Question, protocol: str) -> None:
 async def test_protocol_runs_on_the_local_model(model, question, protocol, roles, config):
     entry = get_protocol(protocol)
     start = time.perf_counter()
-    ep = await entry.run(question, {r: model for r in roles}, entry.config.model_validate(config), 0)
+    setup = EpisodeSetup(question, {r: model for r in roles}, entry.config.model_validate(config), 0)
+    ep = (await entry.run(setup)).episode(protocol=entry.name)
     wall = time.perf_counter() - start
     check(ep, question, protocol)
     final = ep.judgments[-1]

@@ -1,0 +1,152 @@
+"""The engine of a run: workers pull episode plans from one shared iterator (flat memory), run each plan's
+protocol, assemble its Episode once, and stream it to the store; budget caps stop new episodes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+from oversight.counterbalance import Balance
+from oversight.episode import Episode, Outcome, assemble_episode
+from oversight.experiment.expand import EpisodePlan
+from oversight.experiment.progress import Counters, Progress
+from oversight.experiment.roles import RoleModel, binding_key
+from oversight.experiment.spec import Experiment, RoleSpec
+from oversight.experiment.summary import Summary
+from oversight.models.accounting import UsageLedger
+from oversight.models.managed import ManagedModel
+from oversight.protocol_registry import EpisodeSetup
+from oversight.store import EpisodeWriter
+from oversight.transcript import partial_turns, record_transcripts
+from oversight.types import GenerateConfig
+
+
+class Engine:
+    """Runs pending plans with `spec.concurrency` workers; `budget_reason` says why it stopped early, if it did."""
+
+    def __init__(
+        self,
+        spec: Experiment,
+        bindings: dict[tuple[str, str], ManagedModel],
+        counters: Counters,
+        summary: Summary,
+        bar: Progress,
+        fail_fast: bool,
+        ledger: UsageLedger,
+        prior_tokens: int,
+        prior_cost: float,
+    ) -> None:
+        self.spec = spec
+        self.bindings = bindings
+        self.counters = counters
+        self.summary = summary
+        self.bar = bar
+        self.fail_fast = fail_fast
+        self.ledger = ledger
+        self.prior_tokens = prior_tokens
+        self.prior_cost = prior_cost
+        self.budget_reason: str | None = None
+        self._role_configs: dict[tuple[int, int], GenerateConfig] = {}
+        self._several_tasks = len(spec.tasks) > 1  # then each episode records its task (meta["task"])
+
+    async def run(self, plans: list[EpisodePlan], writer: EpisodeWriter) -> None:
+        it = iter(plans)
+        n_workers = min(self.spec.concurrency, len(plans))
+        workers = [asyncio.ensure_future(self._worker(it, writer)) for _ in range(n_workers)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, it: Iterator[EpisodePlan], writer: EpisodeWriter) -> None:
+        for plan in it:
+            # Yield once per episode: a fully synchronous backend (scripted) would otherwise never let the loop
+            # deliver Ctrl-C or run the other workers.
+            await asyncio.sleep(0)
+            if self._over_budget():
+                return
+            ep = await self.run_one(plan)
+            # Synchronous and after the episode completed: a cancellation can never leave half a line.
+            writer.write(ep)
+            self.counters.add(ep)
+            self.summary.add(ep)
+            self.bar.update()
+
+    def _over_budget(self) -> bool:
+        if self.budget_reason is not None:
+            return True
+        cap = self.spec.budget
+        if cap.max_tokens is not None:
+            used = self.prior_tokens + self.ledger.total_tokens
+            if used >= cap.max_tokens:
+                self.budget_reason = f"max_tokens {cap.max_tokens:,} reached ({used:,} tokens used)"
+        if cap.max_cost is not None and self.budget_reason is None:
+            spent = self.prior_cost + self.ledger.total_cost
+            if spent >= cap.max_cost:
+                self.budget_reason = f"max_cost ${cap.max_cost:g} reached (${spent:.4f} spent)"
+        return self.budget_reason is not None
+
+    def _role_config(self, role: RoleSpec, seed: int) -> GenerateConfig:
+        key = (id(role), seed)
+        cfg = self._role_configs.get(key)
+        if cfg is None:
+            base = role.generate_config()
+            if base.seed is None:
+                base = base.model_copy(update={"seed": seed})
+            cfg = self._role_configs[key] = base
+        return cfg
+
+    async def run_one(self, plan: EpisodePlan) -> Episode:
+        """Run one plan; an exception becomes an error episode keeping the turns already made (re-raised instead
+        when failing fast)."""
+        models: dict[str, RoleModel] = {}
+        for role, rspec in plan.roles.items():
+            managed = self.bindings[(role, binding_key(rspec))]
+            models[role] = RoleModel(managed, role, self._role_config(rspec, plan.seed))
+        q = plan.question
+        setup = EpisodeSetup(q, models, plan.config, plan.seed, Balance.of(q.id, plan.seed, plan.rank))
+        start_wall = time.time()
+        t0 = time.perf_counter()
+        record_transcripts()
+        outcome: Outcome | None = None
+        error: Exception | None = None
+        try:
+            outcome = await plan.entry.run(setup)
+        except Exception as err:
+            if self.fail_fast:
+                raise
+            error = err
+        duration = time.perf_counter() - t0
+        tokens = cost = calls = hits = 0
+        for m in models.values():
+            tokens += m.tokens
+            cost += m.cost
+            calls += m.calls
+            hits += m.cache_hits
+        self.counters.calls += calls
+        self.counters.cache_hits += hits
+        extra_meta = {}
+        if plan.protocol.label != plan.entry.name:
+            extra_meta["label"] = plan.protocol.label
+        if self._several_tasks:
+            extra_meta["task"] = plan.task
+        return assemble_episode(
+            outcome,
+            question=q,
+            protocol=plan.entry.name,
+            id=plan.id,
+            experiment=self.spec.name,
+            protocol_config=plan.config_dump,
+            roles={role: m.name for role, m in models.items()},
+            judge=plan.judge.name if plan.judge is not None else "",
+            seed=plan.seed,
+            tokens=tokens,
+            cost=cost,
+            timings={"start": start_wall, "duration": duration},
+            error=error,
+            partial_turns=partial_turns() if error is not None else (),
+            extra_meta=extra_meta,
+        )

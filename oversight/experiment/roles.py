@@ -1,0 +1,105 @@
+"""How a spec's roles become models: one shared `ManagedModel` per (model string, provider options), and a
+`RoleModel` per role and episode that applies the role's generation settings and counts the episode's usage.
+
+What a protocol receives
+------------------------
+`RoleModel` is a `Model` (`name`, `async generate(messages, config=None)`) that applies the role's generation
+settings from the spec as *defaults*:
+
+* `generate(messages)` (no config) uses `RoleModel.config`: the spec's settings for that role (temperature,
+  max_tokens, ...) over `GenerateConfig()`'s defaults, with `seed` = the episode seed unless the role sets one.
+* `generate(messages, cfg)` starts from `RoleModel.config` and overrides exactly the fields the protocol set
+  when it built `cfg` (pydantic's `model_fields_set`), e.g. `GenerateConfig(max_tokens=1, logprobs=True)`
+  for a logprob judge keeps the spec's temperature and the episode seed.
+
+Models are built once per run per (model string, provider options) and shared by every episode that binds
+them, so a scripted `outputs` list is consumed across episodes; prefer `fn = "module:function"` scripts, which
+are deterministic and cache-stable.
+"""
+
+from __future__ import annotations
+
+import json
+
+from oversight.experiment.spec import Experiment, RoleSpec, SpecError
+from oversight.models.accounting import UsageLedger
+from oversight.models.base import ModelError
+from oversight.models.cache import CallCache
+from oversight.models.limits import EndpointLimits
+from oversight.models.managed import ManagedModel
+from oversight.models.registry import get_model
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput
+
+
+class RoleModel:
+    """One role's model inside one episode: applies role defaults to `GenerateConfig`, counts usage."""
+
+    __slots__ = ("model", "name", "role", "config", "tokens", "cost", "calls", "cache_hits", "_last")
+
+    def __init__(self, model: ManagedModel, role: str, config: GenerateConfig) -> None:
+        self.model = model
+        self.name = model.name
+        self.role = role
+        self.config = config
+        self.tokens = 0
+        self.cost = 0.0
+        self.calls = 0
+        self.cache_hits = 0
+        self._last: tuple[GenerateConfig, GenerateConfig] | None = None
+
+    def effective_config(self, config: GenerateConfig | None) -> GenerateConfig:
+        """`config`'s explicitly set fields over this role's defaults (see the module docstring)."""
+        if config is None or config is self.config:
+            return self.config
+        last = self._last
+        if last is not None and last[0] is config:
+            return last[1]
+        update = {k: getattr(config, k) for k in config.model_fields_set}
+        if config.logprobs:
+            update["logprobs"] = True
+        merged = self.config.model_copy(update=update) if update else self.config
+        self._last = (config, merged)
+        return merged
+
+    async def generate(self, messages: list[ChatMessage], config: GenerateConfig | None = None) -> ModelOutput:
+        """The model's output; raises the `ModelError`s of `ManagedModel.generate`."""
+        out = await self.model.generate(messages, self.effective_config(config))
+        self.calls += 1
+        if out.cached:
+            self.cache_hits += 1
+        else:
+            usage = out.usage
+            self.tokens += usage.input_tokens + usage.output_tokens
+            self.cost += self.model.ledger.prices.cost(
+                self.name, usage.input_tokens, usage.output_tokens, free=self.model.provider.free
+            )
+        return out
+
+    def __repr__(self) -> str:
+        return f"RoleModel({self.name!r}, role={self.role!r})"
+
+
+def binding_key(role: RoleSpec) -> str:
+    return role.model + "|" + json.dumps(role.options, sort_keys=True, default=repr)
+
+
+def build_models(
+    spec: Experiment, cache: CallCache | None, limits: EndpointLimits, ledger: UsageLedger
+) -> dict[tuple[str, str], ManagedModel]:
+    """(role, binding key) -> a role view of one shared `ManagedModel` per (model string, options)."""
+    shared: dict[str, ManagedModel] = {}
+    out: dict[tuple[str, str], ManagedModel] = {}
+    entries: list[tuple[str, str, RoleSpec]] = [(f"roles.{r}", r, s) for r, s in spec.roles.items()]
+    entries += [(f"judges[{i}]", "judge", j) for i, j in enumerate(spec.judge_list()) if j.name]
+    for where, role, rspec in entries:
+        key = binding_key(rspec)
+        managed = shared.get(key)
+        if managed is None:
+            try:
+                managed = shared[key] = get_model(
+                    rspec.model, cache=cache, limits=limits, ledger=ledger, **rspec.options
+                )
+            except ModelError as err:
+                raise SpecError(f"{where}.model: {err}") from None
+        out[(role, key)] = managed.for_role(role)
+    return out

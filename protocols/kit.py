@@ -1,0 +1,127 @@
+"""The pieces every protocol shares: config bases (judge settings, sampling, answer order, speech limits), the
+judge builder, the judge's interactive question, the two-answer form and the protocol's word on an agent's turn.
+
+A new protocol (see docs/extending.md) subclasses a config base, builds its judge with `judge_for`, reads its
+counterbalancing from `oversight.counterbalance` and returns `Transcript.close(...)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from judges.base import Judge
+from judges.settings import JudgeSettings, build_judge
+from oversight.counterbalance import Balance, OrderPolicy
+from oversight.episode import Turn
+from oversight.protocol_registry import EpisodeSetup
+from oversight.quotes import QuoteConfig, verify_quotes
+from oversight.tasks.two_answer import two_answer
+from oversight.transcript import Transcript, limit_words
+from oversight.types import Question
+
+#: flat keys of earlier spec files, now fields of `judge`
+_LEGACY_JUDGE_KEYS = {"judge_max_retries": "max_retries", "use_logprobs": "use_logprobs"}
+
+
+class ProtocolConfig(BaseModel):
+    """Base of protocol configs: sampling temperature and the judge's settings.
+
+    `temperature` is the sampling temperature of the protocol's agents and its judge (None: each role's own
+    setting); `judge.temperature` overrides it for the judge. The flat keys `judge_max_retries` and
+    `use_logprobs` of earlier specs are read into `judge`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_judge_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict) and any(k in value for k in _LEGACY_JUDGE_KEYS):
+            value = dict(value)
+            judge = dict(value.get("judge") or {})
+            for old, new in _LEGACY_JUDGE_KEYS.items():
+                if old in value:
+                    judge.setdefault(new, value.pop(old))
+            value["judge"] = judge
+        return value
+
+
+class OrderedConfig(ProtocolConfig):
+    """A protocol that shows two answers: which one is shown as A."""
+
+    order: OrderPolicy = "balanced"  # which answer is shown as A (two choices only)
+
+
+class SpeechConfig(OrderedConfig):
+    """A protocol whose agents make speeches: word limits and quote checking."""
+
+    word_limit: int | None = Field(default=150, ge=1)
+    question_word_limit: int | None = Field(default=40, ge=1)
+    quotes: QuoteConfig = Field(default_factory=QuoteConfig)
+
+
+def judge_for(setup: EpisodeSetup, cfg: ProtocolConfig, role: str = "judge") -> Judge:
+    """The LLM judge `cfg.judge` describes, on the model bound to `role`."""
+    return build_judge(setup.model(role), cfg.judge, temperature=cfg.temperature)
+
+
+def balance_of(question: Question, seed: int, balance: Balance | None) -> Balance:
+    """`balance` when the runner gave one, else the pseudo-random one of (question id, seed)."""
+    return balance if balance is not None else Balance.of(question.id, seed)
+
+
+async def judge_question(t: Transcript, judge: Judge, round: int, word_limit: int | None) -> Turn:
+    """The judge's question between rounds (interactive protocols), added to the transcript and returned."""
+    asked = await judge.ask(t.view_for("judge", task="ask", round=round, word_limit=word_limit))
+    asked.role, asked.round, asked.kind = "judge", round, "question"
+    t.add(limit_words(asked, word_limit))
+    return asked
+
+
+def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any] | None]:
+    """`question` reduced to exactly two choices (the correct one and a seeded distractor), keeping its id.
+
+    Returns the question unchanged (and None) when it already has two choices; otherwise the reduced question
+    and the mapping back to the original choices. Free-form questions with a distractor rule (e.g. numeric
+    answers) get one from the tasks layer. Raises ValueError when no two-answer form exists.
+    """
+    if len(question.choices) == 2:
+        return question, None
+    reduced = two_answer(question, seed)
+    return reduced.model_copy(update={"id": question.id}), reduced.meta.get("two_answer")
+
+
+def speech_max_tokens(word_limit: int | None) -> int:
+    """The token cap of an agent's speech under `word_limit`."""
+    # ~1.5 tokens per English word, with headroom: the word limit, not the token cap, should bind.
+    return 2 * (word_limit or 300) + 32
+
+
+def settle(
+    turn: Turn,
+    *,
+    role: str,
+    round: int,
+    answer: int | None,
+    word_limit: int | None,
+    context: str | None,
+    quotes: QuoteConfig | None = None,
+) -> Turn:
+    """The protocol's word on a turn an agent produced (in place): the speaker's role, round and assigned answer
+    are the protocol's (an agent cannot speak as someone else), the word limit is enforced (truncation recorded),
+    and quotes are verified against the context (statuses the agent attached are discarded)."""
+    turn.role = role
+    turn.round = round
+    turn.answer = answer
+    limit_words(turn, word_limit)
+    return verify_quotes(turn, context, quotes)
+
+
+def identities(**agents: object) -> dict[str, str]:
+    """role -> identity (model + prompt hash, or program name) of each agent or judge, for the result."""
+    return {role: str(getattr(a, "identity", type(a).__name__)) for role, a in agents.items()}
