@@ -165,8 +165,14 @@ def test_unknown_hosted_models_are_listed_as_unpriced():
     prices = PriceTable()
     assert prices.cost("openai/gpt-4o-mini", 1_000_000, 0) == pytest.approx(0.15)
     assert prices.cost("openai/some-new-model", 10, 10) == 0.0
-    assert prices.cost("local/smollm2-135m", 10, 10) == 0.0
+    assert prices.cost("local/smollm2-135m", 10, 10, free=True) == 0.0  # Provider.free, not a name prefix
     assert prices.unpriced == {"openai/some-new-model"}
+
+
+async def test_free_providers_are_never_listed_as_unpriced():
+    ledger = UsageLedger()
+    await get_model("scripted/free", outputs=["a b c"], ledger=ledger).generate(MSGS)
+    assert ledger.prices.unpriced == set() and ledger.total_cost == 0
 
 
 async def test_scripted_model_through_get_model_uses_shared_ledger():

@@ -29,25 +29,15 @@ class PriceTable:
         self.prices.update(prices or {})
         self.unpriced: set[str] = set()
 
-    def cost(self, model: str, input_tokens: int, output_tokens: int, *, free: bool | None = None) -> float:
-        """USD for the tokens; 0 for a model without a price, listed in `unpriced` unless its provider is free
-        (`free`; None: ask the provider registered for the model string's prefix)."""
+    def cost(self, model: str, input_tokens: int, output_tokens: int, *, free: bool = False) -> float:
+        """USD for the tokens; 0 for a model without a price, listed in `unpriced` unless its provider declares
+        itself `free` (`Provider.free`: local, scripted, self-hosted)."""
         price = self.prices.get(model)
         if price is None:
-            if not (free if free is not None else _provider_is_free(model)):
+            if not free:
                 self.unpriced.add(model)
             return 0.0
         return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
-
-
-def _provider_is_free(model: str) -> bool:
-    from oversight.models.base import ModelError
-    from oversight.models.registry import provider_class, split_model_string
-
-    try:
-        return provider_class(split_model_string(model)[0]).free
-    except (ModelError, KeyError):
-        return False
 
 
 @dataclass
@@ -69,7 +59,7 @@ class UsageLedger:
         self.prices = prices if isinstance(prices, PriceTable) else PriceTable(prices)
         self.records: dict[tuple[str, str], UsageRecord] = {}
 
-    def record(self, model: str, role: str, output: ModelOutput, *, free: bool | None = None) -> float:
+    def record(self, model: str, role: str, output: ModelOutput, *, free: bool = False) -> float:
         """Add one call; return its cost in USD (`free`: the provider charges nothing, see `PriceTable.cost`)."""
         rec = self.records.get((model, role))
         if rec is None:

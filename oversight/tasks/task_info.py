@@ -27,7 +27,7 @@ class TaskInfo:
     """What `oversight tasks ls` shows about one registered task."""
 
     name: str
-    loader: str
+    loader: str | Callable[..., TaskSet]  # "module:function" (imported when used) or the function itself
     description: str
     kind: Kind = "dataset"
     splits: tuple[str, ...] = ()
@@ -38,5 +38,8 @@ class TaskInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
 
     def load_function(self) -> Callable[..., TaskSet]:
+        """The loader: `loader` itself when it is a function, else the "module:function" it names."""
+        if callable(self.loader):
+            return self.loader
         module, _, attr = self.loader.partition(":")
         return getattr(importlib.import_module(module), attr)
