@@ -135,3 +135,8 @@ name = "pure"
 model = "scripted/pure"
 options = {{ fn = "experiment_helpers:pure_judge" }}
 """
+
+
+def always_b(messages: list[ChatMessage], config: GenerateConfig) -> str:
+    """A judge that always answers B (a node-specific script in the Ray tests)."""
+    return "Answer: B"

@@ -48,6 +48,15 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status-every", type=float, default=10.0, metavar="SECONDS", help="interval of status lines (default: 10)"
     )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="run the episodes on a Ray cluster: a running one (default 'auto', or ray://host:port), or 'local' to "
+        "start Ray in this process (needs `pip install 'oversight[ray]'`; see docs/scale-out.md)",
+    )
+    parser.add_argument("--ray-workers", type=int, metavar="N", help="Ray workers (default: one per cluster CPU)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -87,6 +96,15 @@ def _execute(
     if resume is not None and not Path(resume).is_dir():
         raise CLIError(f"{resume}: no such run directory", exit_code=2)
     cache: bool | str | None = False if args.no_cache else args.cache
+    executor = None
+    if args.ray is not None:
+        from oversight.experiment.ray_executor import RayExecutor, import_ray
+
+        try:
+            import_ray()
+        except ImportError as err:
+            raise CLIError(str(err), exit_code=2) from None
+        executor = RayExecutor(address=None if args.ray == "local" else args.ray, workers=args.ray_workers)
     try:
         result = run_experiment(
             spec,  # type: ignore[arg-type]
@@ -98,7 +116,10 @@ def _execute(
             run_id=run_id,
             progress=args.progress,
             progress_interval=args.status_every,
+            executor=executor,
         )
+    except ImportError as err:  # the spec asks for the Ray executor and Ray is not installed
+        raise CLIError(str(err), exit_code=2) from None
     except SpecError as err:
         raise CLIError(_spec_message(err), exit_code=2) from None
     except StoreError as err:

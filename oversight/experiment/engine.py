@@ -66,25 +66,40 @@ class Engine:
             # Yield once per episode: a fully synchronous backend (scripted) would otherwise never let the loop
             # deliver Ctrl-C or run the other workers.
             await asyncio.sleep(0)
-            if self._over_budget():
+            if self.over_budget():
                 return
-            ep = await self.run_one(plan)
-            # Synchronous and after the episode completed: a cancellation can never leave half a line.
-            writer.write(ep)
-            self.counters.add(ep)
-            self.summary.add(ep)
-            self.bar.update()
+            self.record(await self.run_one(plan), writer)
 
-    def _over_budget(self) -> bool:
+    def record(self, ep: Episode, writer: EpisodeWriter) -> None:
+        """Store a finished episode and count it (synchronous: a cancellation can never leave half a line)."""
+        writer.write(ep)
+        self.counters.add(ep)
+        self.summary.add(ep)
+        self.bar.update()
+
+    def usage(self) -> tuple[int, float]:
+        """(tokens, cost) spent by the run so far, earlier sessions included: the budget caps compare these.
+
+        The ledger also counts calls of episodes still running; the summary counts finished episodes, which is
+        all a driver whose episodes ran elsewhere (a Ray cluster) knows of."""
+        total = self.summary.total
+        return (
+            max(self.prior_tokens + self.ledger.total_tokens, total.tokens),
+            max(self.prior_cost + self.ledger.total_cost, total.cost),
+        )
+
+    def over_budget(self) -> bool:
+        """Whether a budget cap is reached (then `budget_reason` says which); no new episode may start."""
         if self.budget_reason is not None:
             return True
         cap = self.spec.budget
+        tokens, cost = self.usage()
         if cap.max_tokens is not None:
-            used = self.prior_tokens + self.ledger.total_tokens
+            used = tokens
             if used >= cap.max_tokens:
                 self.budget_reason = f"max_tokens {cap.max_tokens:,} reached ({used:,} tokens used)"
         if cap.max_cost is not None and self.budget_reason is None:
-            spent = self.prior_cost + self.ledger.total_cost
+            spent = cost
             if spent >= cap.max_cost:
                 self.budget_reason = f"max_cost ${cap.max_cost:g} reached (${spent:.4f} spent)"
         return self.budget_reason is not None

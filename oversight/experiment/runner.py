@@ -19,6 +19,7 @@ from oversight.experiment.engine import Engine
 from oversight.experiment.expand import expand, ids_digest, load_task
 from oversight.experiment.progress import Counters, make_progress
 from oversight.experiment.provenance import spec_record
+from oversight.experiment.ray_executor import RayExecutor, import_ray
 from oversight.experiment.roles import RoleModel, build_models
 from oversight.experiment.spec import Experiment, SpecError, drop_masked
 from oversight.experiment.summary import Summary
@@ -56,11 +57,13 @@ def run_experiment(
     run_id: str | None = None,
     progress: str | bool | None = None,
     progress_interval: float = 10.0,
+    executor: RayExecutor | None = None,
 ) -> RunResult:
     """Run (or resume) an experiment to the end, a budget cap, or Ctrl-C; return how it ended.
 
     `spec` is an `Experiment` or a spec file path. `resume` names an existing run directory: finished episodes
     are skipped. `cache` overrides the spec's cache setting (False disables it). `progress`: see `make_progress`.
+    `executor`: a `RayExecutor` runs the episodes on a Ray cluster (default: the spec's `executor`, else here).
     Raises `SpecError` (bad spec, tasks or models), `ResumeMismatchError` (changed episode ids without `force`),
     `KeyboardInterrupt` after recording an interrupted run, or the episode's exception when `fail_fast`.
     """
@@ -75,6 +78,7 @@ def run_experiment(
             run_id=run_id,
             progress=progress,
             progress_interval=progress_interval,
+            executor=executor,
         )
     )
 
@@ -99,6 +103,7 @@ async def arun_experiment(
     run_id: str | None = None,
     progress: str | bool | None = None,
     progress_interval: float = 10.0,
+    executor: RayExecutor | None = None,
 ) -> RunResult:
     """The async form of `run_experiment` (same arguments, result and errors)."""
     if not isinstance(spec, Experiment):
@@ -119,6 +124,11 @@ async def arun_experiment(
         run_dir = root / spec.name / (run_id or _new_run_id())
         if (run_dir / SPEC_FILE).exists():
             raise SpecError(f"{run_dir}: run already exists; resume it with `oversight resume {run_dir}`")
+
+    if executor is None and spec.executor.kind == "ray":
+        executor = RayExecutor(address=spec.executor.address, workers=spec.executor.workers)
+    if executor is not None:
+        import_ray()  # a clear install hint before anything is written
 
     call_cache = _open_cache(spec.cache if cache is None else cache)
     ledger = UsageLedger(spec.prices)
@@ -153,7 +163,10 @@ async def arun_experiment(
     writer = EpisodeWriter(run_dir)
     bar.start()
     try:
-        await engine.run(pending, writer)
+        if executor is None:
+            await engine.run(pending, writer)
+        else:
+            await executor.run(engine, pending, writer, call_cache)
         status = "budget" if engine.budget_reason else "complete"
     except (asyncio.CancelledError, KeyboardInterrupt):
         status = "interrupted"
@@ -172,6 +185,8 @@ async def arun_experiment(
             except Exception:  # closing is best effort; the episodes are already on disk
                 pass
         record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started)
+        if executor is not None:
+            record["executor"] = executor.report()
         write_json(run_dir / SUMMARY_FILE, record)
     return RunResult(run_dir, status, len(plans), counters.episodes, counters.skipped, counters.errors, record)
 

@@ -11,7 +11,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -143,6 +143,20 @@ class BudgetSpec(_Strict):
     max_cost: float | None = Field(default=None, gt=0)
 
 
+class ExecutorSpec(_Strict):
+    """Where episodes run: in this process (`local`, the default) or on a Ray cluster (`ray`; see docs/scale-out.md).
+
+    `address`: "auto" (a cluster started with `ray start`), "ray://host:port", or none to start Ray in-process.
+    `workers`: Ray actors (default: one per CPU). `node_options`: per-node role options, keyed by node IP or
+    `"*"`, e.g. `{"10.0.0.2" = {debater = {base_url = "http://127.0.0.1:8001/v1"}}}`.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = "auto"
+    workers: int | None = Field(default=None, ge=1)
+    node_options: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+
+
 class Experiment(_Strict):
     """An experiment: tasks x protocols x judges x seeds, with role models, limits, budget and output dir.
 
@@ -166,6 +180,7 @@ class Experiment(_Strict):
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
     output_dir: str = "runs"
     cache: bool | str = True
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     _base_dir: Path | None = PrivateAttr(default=None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import time
@@ -20,7 +21,8 @@ class ScriptedProvider(Provider):
     """Exactly one of `outputs` (played in order; `cycle=True` repeats), `fn` (a callable or a `"module:attr"`
     import path, usable from spec files) or `replay` (a JSONL file: lines with `messages` + `output` are
     matched by prompt, lines with only `output`/`text` are played in order). `record_calls=True` keeps every
-    prompt in `.calls` for inspection.
+    prompt in `.calls` for inspection. `delay` (seconds) waits before answering, without blocking the event
+    loop, like a hosted API's latency (for benchmarks of I/O-bound runs).
     """
 
     provider = "scripted"
@@ -36,6 +38,7 @@ class ScriptedProvider(Provider):
         cycle: bool = False,
         record_calls: bool = False,
         endpoint: str | None = None,
+        delay: float = 0.0,
     ) -> None:
         super().__init__(name, endpoint or f"scripted/{name}")
         given = [x is not None for x in (outputs, fn, replay)]
@@ -49,6 +52,9 @@ class ScriptedProvider(Provider):
             self._load_replay(Path(replay))
         self._cycle = cycle
         self._next = 0
+        if delay < 0:
+            raise ModelConfigError(f"scripted/{name}: delay must be >= 0, got {delay}")
+        self._delay = delay
         # Opt-in: keeping every prompt would grow without bound over long runs.
         self.calls: list[list[ChatMessage]] | None = [] if record_calls else None
 
@@ -72,6 +78,8 @@ class ScriptedProvider(Provider):
             item = self._by_prompt[key]
         else:
             item = self._take()
+        if self._delay:
+            await asyncio.sleep(self._delay)
         return _to_output(item, self.name, messages, time.perf_counter() - start)
 
     def _take(self) -> ScriptItem:
