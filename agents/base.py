@@ -57,7 +57,8 @@ class Decomposer(Protocol):
     turn is marked unusable (`meta["valid"] = False`, `meta["error"]` saying why; the protocol retries). A
     programmatic decomposer that knows the answers may add `meta["gold"]`, one gold answer per subquestion.
     The view carries the protocol's fields in `view.extra`: `node` (the node id), `breadth` (most subquestions
-    allowed), `schema` (the JSON schema of the reply), `attempt` and `feedback` (what was wrong last time).
+    allowed; `agents.decomposer.decomposition_schema(breadth)` is the reply's JSON schema), `attempt` and
+    `feedback` (what was wrong last time).
     """
 
     identity: str

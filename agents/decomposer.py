@@ -7,6 +7,7 @@ import json
 import re
 import zlib
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,10 +33,16 @@ class Decomposition(BaseModel):
 
 
 def decomposition_schema(breadth: int) -> dict[str, Any]:
-    """The JSON schema of a reply with at most `breadth` subquestions (shown in the prompt; vLLM can enforce it)."""
+    """The JSON schema of a reply with at most `breadth` subquestions (shown in the prompt; vLLM can enforce it).
+    A fresh copy each call (the schema is built once per breadth)."""
+    return json.loads(_schema_text(breadth))
+
+
+@lru_cache(maxsize=64)
+def _schema_text(breadth: int) -> str:
     schema = Decomposition.model_json_schema()
     schema["properties"]["subquestions"]["maxItems"] = breadth
-    return schema
+    return json.dumps(schema)
 
 
 def parse_decomposition(text: str) -> tuple[list[str] | None, str | None]:
@@ -84,7 +91,7 @@ class TreeFields:
                 else 'End with "Answer: " and the answer alone (a number, a name or a few words).'
             ),
             "breadth": view.extra.get("breadth", 3),
-            "schema": json.dumps(view.extra.get("schema") or decomposition_schema(view.extra.get("breadth", 3))),
+            "schema": _schema_text(view.extra.get("breadth", 3)),
         }
 
 
@@ -114,7 +121,7 @@ class LLMDecomposer(TreeFields, LLMAgent):
         """One decomposition attempt: `meta["subquestions"]`, or `meta["valid"] = False` and `meta["error"]`."""
         extra = None
         if self.structured_outputs:
-            extra = {"structured_outputs": {"json": view.extra.get("schema") or decomposition_schema(3)}}
+            extra = {"structured_outputs": {"json": decomposition_schema(view.extra.get("breadth", 3))}}
         seed = node_seed(view, "decomposer_split")
         turn = await self.call(
             view, "decomposer_system", "decomposer_split", kind="decomposition", seed=seed, extra=extra

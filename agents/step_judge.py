@@ -77,9 +77,10 @@ class StepJudge:
         order = (1, 0) if zlib.crc32(f"{seed}|{key}".encode()) & 1 else (0, 1)
         turns, names = result_turns(inputs)
         names["checked_step"] = label
-        t = Transcript(
-            Question(id=f"check/{key}", text=text, choices=list(CHECK_CHOICES)), seed=seed, order=order, names=names
+        check = Question.model_construct(
+            id=f"check/{key}", text=text, choices=list(CHECK_CHOICES), answer=None, context=None, source=None, meta={}
         )
+        t = Transcript(check, seed=seed, order=order, names=names)
         t.add(*turns, make_turn("checked_step", f"Question: {question}\nProposed answer: {answer}", kind="step"))
         verdict = await self.judge.decide(t.view_for("judge", task="decide"))
         j = verdict.judgment

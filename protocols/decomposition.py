@@ -22,16 +22,16 @@ accuracies are in `result.supervision` (the `supervision` table of `oversight co
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.base import Combiner, Decomposer, Solver
-from agents.decomposer import GoldDecomposer, LLMDecomposer, decomposition_schema
+from agents.decomposer import GoldDecomposer, LLMDecomposer
 from agents.llm import parse_answer_letter
 from agents.solver import GoldSolver, LLMCombiner, LLMSolver
 from agents.step_judge import StepInput, StepJudge, StepVerdict, result_turns
@@ -41,7 +41,7 @@ from oversight.episode import Judgment, Outcome, ProtocolResult, Provenance, Sup
 from oversight.models.base import ModelError
 from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.quotes import escape
-from oversight.tasks.answers import answers_match, final_answer, normalise, stated_answer
+from oversight.tasks.answers import answers_match, final_answer, stated_answer
 from oversight.tasks.steps import gold_answer, gold_decomposition
 from oversight.transcript import Transcript, View, make_turn
 from oversight.tree import ROOT, children, label, new_tree, preorder, tree_from_json, tree_to_json
@@ -136,9 +136,12 @@ class DecompositionResult(ProtocolResult):
 # -- checking a decomposition -------------------------------------------------------------------------------------
 
 
+_NOT_WORD = re.compile(r"[^\w\s]+")
+
+
 def question_key(text: str) -> str:
-    """How questions are compared for duplicates and cycles: normalised, trailing punctuation ignored."""
-    return normalise(text).rstrip("?.! ")
+    """How questions are compared for duplicates and cycles: case, punctuation and spacing ignored."""
+    return " ".join(_NOT_WORD.sub(" ", text.lower()).split())
 
 
 def check_subquestions(subquestions: Any, breadth: int, enclosing: Sequence[str]) -> str | None:
@@ -211,11 +214,6 @@ class GrownTree:
 
 
 _BUDGET = object()  # a decomposition stopped by the budget
-
-
-@lru_cache(maxsize=64)
-def _schema(breadth: int) -> dict[str, Any]:
-    return decomposition_schema(breadth)
 
 
 class TreeGrower:
@@ -394,7 +392,6 @@ class TreeGrower:
                 inputs,
                 task="decompose",
                 attempt=attempt,
-                schema=_schema(self.cfg.breadth),
                 feedback=escape(feedback) if feedback else None,
                 goal=escape(goal) if goal else None,
                 results_title="Results of the earlier steps",
@@ -631,6 +628,7 @@ async def decomposition(
     g = tree.graph
     for i, t in enumerate(checked.turns, len(tree.turns)):  # a node's turns include its checks
         g.nodes[t.meta["node"]]["turns"].append(i)
+    order_of_nodes = preorder(g)
     result = DecompositionResult(
         mode=cfg.mode,
         tree=tree_to_json(g),
@@ -640,8 +638,8 @@ async def decomposition(
         calls=tree.calls,
         budget=cfg.budget,
         stopped_at=tree.stopped_at,
-        invalid_nodes=[n for n in preorder(g) if g.nodes[n]["decomposition"] == "invalid"],
-        error_nodes=[n for n in preorder(g) if g.nodes[n]["status"] == "error"],
+        invalid_nodes=[n for n in order_of_nodes if g.nodes[n]["decomposition"] == "invalid"],
+        error_nodes=[n for n in order_of_nodes if g.nodes[n]["status"] == "error"],
         checks=checked.checks,
         supervision=checked.scores,
         two_answer=reduced,

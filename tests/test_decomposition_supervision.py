@@ -11,6 +11,7 @@ from decomposition_support import GoldJudge
 from agents import GoldDecomposer, GoldSolver, StepJudge
 from agents.step_judge import CHECK_CHOICES, StepInput
 from judges import LLMJudge
+from oversight.cli import main
 from oversight.comparison import compare
 from oversight.experiment import Experiment, run_experiment
 from oversight.models import get_model
@@ -155,7 +156,7 @@ def _walk(step):
         yield from _walk(s)
 
 
-def test_compare_reports_both_supervision_accuracies(tmp_path):
+def test_compare_reports_both_supervision_accuracies(tmp_path, capsys):
     spec = Experiment.from_dict(
         {
             "name": "oversight",
@@ -191,6 +192,9 @@ def test_compare_reports_both_supervision_accuracies(tmp_path):
     text = c.table("supervision")
     assert "overseer" in text and "catch rate" in text and "process" in text
     assert "Oversight: process and outcome supervision" in c.report(tmp_path / "report.md").read_text()
+    assert main(["compare", str(result.run_dir), "--no-report", "--table", "supervision", "--resamples", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "overseer" in out and "false alarms" in out and out.count("decomposition") == 2
 
 
 def _episodes(run_dir):

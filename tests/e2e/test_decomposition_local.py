@@ -28,7 +28,7 @@ SPEC = "local/smollm2-135m"
 
 @pytest.fixture(scope="module")
 def model() -> Iterator[ManagedModel]:
-    m = get_model(SPEC, n_ctx=2048)
+    m = get_model(SPEC, n_ctx=2048, n_threads=1)  # one thread: the machine is shared; a 135M model needs no more
     yield m
     asyncio.run(m.aclose())
 
@@ -36,7 +36,7 @@ def model() -> Iterator[ManagedModel]:
 async def test_gsm8k_decomposition_on_the_local_model(model: ManagedModel):
     q = load_task("gsm8k", n=1, seed=0).questions[0]
     cfg = DecompositionConfig(  # free-form (two_choice off): the root's answer is text, so the judge checks it
-        max_depth=1, breadth=2, budget=6, max_retries=0, word_limit=30, temperature=0.0, two_choice=False,
+        max_depth=1, breadth=1, budget=6, max_retries=0, word_limit=30, temperature=0.0, two_choice=False,
         supervision=["process", "outcome"], judge={"max_retries": 0},
     )  # fmt: skip
     start = time.perf_counter()
