@@ -1,6 +1,7 @@
-"""Agents that argue or answer: LLM debaters, consultants and multi-agent-debate agents (prompts in
-`agents/prompts/*.txt`, hashed into their identity), and programmatic retrieval arguers for cheap studies.
-Also importable from `oversight` (`from oversight import Debater`)."""
+"""Agents that argue or answer: LLM debaters, consultants, multi-agent-debate agents, decomposers, solvers and
+combiners (prompts in `agents/prompts/*.txt`, hashed into their identity); programmatic retrieval arguers and
+gold decomposers/solvers for cheap studies; the step judge of decomposition oversight. Also importable from
+`oversight` (`from oversight import Debater`)."""
 
 from agents.base import Arguer, Combiner, Decomposer, Predictor, Responder, Solver
 from agents.consultant import Consultant

@@ -83,7 +83,7 @@ class TreeFields:
         return {
             "choices_section": f"\nAnswers:\n{view.choices_text}\n" if view.choices else "",
             "goal_section": f"This is one step of working out: {goal}\n\n" if goal else "",
-            "results_section": f"\n{title}:\n{view.transcript}\n" if view.transcript else "",
+            "results_section": f"{title}:\n{view.transcript}\n\n" if view.transcript else "",
             "feedback_section": f"\nYour previous reply was not usable: {feedback}. Reply again.\n" if feedback else "",
             "answer_format": (
                 f'End with "Answer: " and one letter ({letters}).'

@@ -430,7 +430,7 @@ class TreeGrower:
             attrs["status"] = "budget"
             return None
         combine = role == "combiner"
-        title = "Answers to its subquestions" if combine and not goal else "Results of the earlier steps"
+        title = "Answers to the subquestions" if combine and not goal else "Results of the earlier steps"
         view = self._view(
             node,
             text,
