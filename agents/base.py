@@ -1,5 +1,5 @@
 """What protocols need from their agents: arguers (debaters, consultants), MAD responders, market predictors,
-decomposers and solvers. Each is a small protocol class with one async method per thing it is asked to do."""
+decomposers, solvers and combiners. Each is a small protocol class with one async method per thing it is asked to do."""
 
 from __future__ import annotations
 
@@ -51,8 +51,15 @@ class Predictor(Protocol):
 
 @runtime_checkable
 class Decomposer(Protocol):
-    """Splits the question of `view` into subquestions (decomposition, IDA): the turn's `meta["subquestions"]`
-    lists them (empty: answer it directly), or the turn is marked invalid (`meta["valid"] = False`)."""
+    """Splits the question of `view` into subquestions (decomposition, IDA's overseer).
+
+    The returned turn's `meta["subquestions"]` lists them (an empty list: answer the question directly), or the
+    turn is marked unusable (`meta["valid"] = False`, `meta["error"]` saying why; the protocol retries). A
+    programmatic decomposer that knows the answers may add `meta["gold"]`, one gold answer per subquestion.
+    The view carries the protocol's fields in `view.extra`: `node` (the node id), `breadth` (most subquestions
+    allowed; `agents.decomposer.decomposition_schema(breadth)` is the reply's JSON schema), `attempt` and
+    `feedback` (what was wrong last time).
+    """
 
     identity: str
 
@@ -61,9 +68,20 @@ class Decomposer(Protocol):
 
 @runtime_checkable
 class Solver(Protocol):
-    """Answers the question of `view` (a leaf of a decomposition, or a parent combining its children's answers,
-    which the view's transcript holds): the turn's content is the answer."""
+    """Answers the question of `view` directly (a leaf of a decomposition): the turn's content is the answer,
+    ending with "Answer: ..." (one letter when `view.choices` are shown). Earlier results it may use (sequential
+    steps) are the view's turns; `view.extra["node"]` is the node id."""
 
     identity: str
 
     async def solve(self, view: View) -> Turn: ...
+
+
+@runtime_checkable
+class Combiner(Protocol):
+    """Answers the question of `view` from its subquestions' answers, which are the view's turns (one `result`
+    turn per subquestion: its question and answer). The turn's content is the answer, as for a `Solver`."""
+
+    identity: str
+
+    async def combine(self, view: View) -> Turn: ...

@@ -75,16 +75,31 @@ class LLMAgent:
             **view.extra,
         }
 
-    async def call(self, view: View, system: str, template: str, *, kind: str, max_tokens: int | None = None) -> Turn:
-        """One model call with `system` and `template` rendered for `view`, as a Turn (role/round from the view)."""
+    async def call(
+        self,
+        view: View,
+        system: str,
+        template: str,
+        *,
+        kind: str,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Turn:
+        """One model call with `system` and `template` rendered for `view`, as a Turn (role/round from the view).
+
+        `seed` replaces the per-(speaker, round, task) `call_seed`; `extra` goes to `GenerateConfig.extra`
+        (provider options such as vLLM's `structured_outputs`)."""
         f = self.fields(view)
         messages = [
             trusted(ChatMessage, role="system", content=self.prompts.render(system, **f)),
             trusted(ChatMessage, role="user", content=self.prompts.render(template, **f)),
         ]
-        update: dict[str, Any] = {"seed": call_seed(view, template)}
+        update: dict[str, Any] = {"seed": call_seed(view, template) if seed is None else seed}
         if max_tokens is not None:
             update["max_tokens"] = max_tokens
+        if extra:
+            update["extra"] = {**self._config.extra, **extra}
         out = await self.model.generate(messages, self._config.model_copy(update=update))
         turn = model_turn(view.role, out, messages, kind=kind, round=view.round)
         turn.answer = view.answer

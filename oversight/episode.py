@@ -106,6 +106,28 @@ def episode_id(
     )
 
 
+class SupervisionScore(BaseModel):
+    """One overseer's check of a protocol's answer: `process` supervision checks every step of the work, `outcome`
+    supervision only the final answer. Step counts cover the checked steps that have a gold answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: whether the overseer accepted the answer (None: it gave no valid check)
+    accepted: bool | None = None
+    #: whether accepting or rejecting was right: `accepted` == (the answer is correct); None without both
+    correct: bool | None = None
+    #: checks made (valid ones)
+    checked: int = 0
+    #: checked steps with a gold answer to compare with
+    gold_steps: int = 0
+    #: checked steps whose answer contradicts their gold answer
+    wrong_steps: int = 0
+    #: wrong steps the overseer rejected
+    caught: int = 0
+    #: steps matching their gold answer that the overseer rejected
+    false_alarms: int = 0
+
+
 class ProtocolResult(BaseModel):
     """What a protocol reports about an episode beyond turns and judgments; stored as the Episode's `meta`.
 
@@ -127,6 +149,8 @@ class ProtocolResult(BaseModel):
     agents: dict[str, str] = Field(default_factory=dict)
     #: how a many-choice question was reduced to two answers (None when it was not)
     two_answer: dict[str, Any] | None = None
+    #: overseer ("process", "outcome") -> its check of the protocol's answer (protocols with overseers only)
+    supervision: dict[str, SupervisionScore] = Field(default_factory=dict)
 
     #: meta keys the runner adds beside a result (read back by `read`, never by a protocol)
     RUNNER_KEYS: ClassVar[tuple[str, ...]] = ("label", "task")
@@ -250,6 +274,7 @@ __all__ = [
     "ProtocolResult",
     "Provenance",
     "Quote",
+    "SupervisionScore",
     "Turn",
     "assemble_episode",
     "episode_id",

@@ -4,6 +4,13 @@ protocols are in `protocols.kit`. Also importable from `oversight`."""
 
 from protocols.consultancy import CONSULTANCY, ConsultancyConfig, ConsultancyResult, consultancy
 from protocols.debate import DEBATE, DebateConfig, DebateResult, debate
+from protocols.decomposition import (
+    DECOMPOSITION,
+    DecompositionConfig,
+    DecompositionResult,
+    decomposition,
+    grow_tree,
+)
 from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
 from protocols.kit import OrderedConfig, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
@@ -12,11 +19,13 @@ from protocols.mad import MAD, MADConfig, MADResult, mad
 Debate = debate
 Consultancy = consultancy
 Direct = direct
+Decomposition = decomposition
 MultiAgentDebate = mad
 
 __all__ = [
     "CONSULTANCY",
     "DEBATE",
+    "DECOMPOSITION",
     "DIRECT",
     "MAD",
     "Consultancy",
@@ -25,6 +34,9 @@ __all__ = [
     "Debate",
     "DebateConfig",
     "DebateResult",
+    "Decomposition",
+    "DecompositionConfig",
+    "DecompositionResult",
     "Direct",
     "DirectConfig",
     "DirectResult",
@@ -36,6 +48,8 @@ __all__ = [
     "SpeechConfig",
     "consultancy",
     "debate",
+    "decomposition",
     "direct",
+    "grow_tree",
     "mad",
 ]

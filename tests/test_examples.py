@@ -30,8 +30,8 @@ def _models(spec: Experiment) -> set[str]:
 
 def test_one_example_per_protocol_and_a_comparison():
     names = {p.stem for p in SPECS}
-    assert {"quick", "direct", "consultancy", "debate", "mad", "compare"} <= names
-    for proto in ("direct", "consultancy", "debate", "mad"):
+    assert {"quick", "direct", "consultancy", "debate", "mad", "decomposition", "compare"} <= names
+    for proto in ("direct", "consultancy", "debate", "mad", "decomposition"):
         spec = Experiment.from_file(EXAMPLES / f"{proto}.toml")
         assert {p.name for p in spec.protocols} == {proto}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from oversight.cli.errors import CLIError
 
-TABLES = ("summary", "paired", "pgr", "sides", "ratings", "rounds")
+TABLES = ("summary", "paired", "pgr", "sides", "ratings", "rounds", "supervision")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from oversight.comparison.tables import (
     round_rows,
     side_rows,
     summary_rows,
+    supervision_rows,
 )
 from oversight.episode import Episode
 
@@ -107,6 +108,21 @@ COLUMNS: dict[str, list[Column]] = {
         ("accuracy", "acc", ".3f"),
         ("acc_ci", "95% CI", "ci"),
     ],
+    "supervision": [
+        ("protocol", "protocol", "s"),
+        ("judge", "judge", "s"),
+        ("task", "task", "s"),
+        ("overseer", "overseer", "s"),
+        ("n", "n", "d"),
+        ("accuracy", "acc", ".3f"),
+        ("acc_ci", "95% CI", "ci"),
+        ("accepted", "accepted", ".3f"),
+        ("wrong_steps", "wrong steps", "d"),
+        ("caught", "caught", "d"),
+        ("catch_rate", "catch rate", ".3f"),
+        ("false_alarms", "false alarms", "d"),
+        ("false_alarm_rate", "false-alarm rate", ".3f"),
+    ],
 }
 
 #: interval columns: name -> (lo key, hi key)
@@ -125,6 +141,7 @@ TITLES = {
     "sides": "Debate: win rate by side",
     "ratings": "Debaters: Bradley-Terry (Elo) ratings and judge accuracy",
     "rounds": "Accuracy by round",
+    "supervision": "Oversight: process and outcome supervision of the protocol's answers",
 }
 
 
@@ -217,8 +234,14 @@ class Comparison:
         """Accuracy per round of multi-round protocols."""
         return round_rows(self.records, self.confidence)
 
+    @cached_property
+    def supervision(self) -> list[Row]:
+        """Accuracy of each overseer (process, outcome supervision) and the wrong steps it caught."""
+        return supervision_rows(self.records, self.confidence)
+
     def rows(self, which: str = "summary") -> list[Row]:
-        """The rows of one table: summary, paired, pgr, sides, ratings or rounds; raises KeyError otherwise."""
+        """The rows of one table: summary, paired, pgr, sides, ratings, rounds or supervision; raises KeyError
+        otherwise."""
         if which not in COLUMNS:
             raise KeyError(f"unknown table {which!r} (known: {', '.join(COLUMNS)})")
         return getattr(self, which)
@@ -324,6 +347,9 @@ def render_report(comparison: Comparison, figures: dict[str, Path], base: Path) 
         "- Debater ratings: Bradley-Terry by penalised maximum likelihood (Gaussian prior, precision 0.01 on "
         "natural-log strength), Elo = 1000 + 400 / ln(10) x strength; a debater wins when the judge picks its "
         "answer. Self-play debates give no matches. Judge accuracy against rating uses self-play debates when any.",
+        "- Supervision: an overseer accepts a protocol's answer when every check it made accepted its step (process: "
+        "every step; outcome: the final answer only); its accuracy is the share of answers it rightly accepted or "
+        "rejected. Wrong steps are steps whose answer contradicts a gold step answer; caught ones were rejected.",
         "",
     ]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from oversight.episode import Episode, ProtocolResult
+from oversight.episode import Episode, ProtocolResult, SupervisionScore
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -50,6 +50,7 @@ class Record:
     rounds: int | None
     interim_correct: list[bool | None] = field(default_factory=list)  # per judgment, last one final
     debaters: list[Debater] = field(default_factory=list)
+    supervision: dict[str, SupervisionScore] = field(default_factory=dict)  # overseer -> its check
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -106,6 +107,7 @@ def to_record(ep: Episode, task: str) -> Record:
         rounds=rounds if isinstance(rounds, int) else None,
         interim_correct=interim,
         debaters=_debaters(ep, result),
+        supervision=result.supervision,
     )
 
 

@@ -356,3 +356,43 @@ def _round_row(
         "acc_lo": lo,
         "acc_hi": hi,
     }
+
+
+def supervision_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """How well each overseer judged a protocol's answers, per protocol label x judge x task x overseer.
+
+    `accuracy`: share of answers it rightly accepted or rejected (answers it could not check are left out);
+    `accepted`: share it accepted; `catch_rate`: wrong steps (against gold step answers) it rejected, of all wrong
+    steps it checked; `false_alarm_rate`: right steps it rejected, of all right steps it checked.
+    """
+    rows = []
+    scored = [r for r in records if not r.errored and r.supervision]
+    for (label, judge, task), group in group_by(scored, lambda r: (r.label, r.judge, r.task)).items():
+        overseers = list(dict.fromkeys(name for r in group for name in r.supervision))
+        for name in overseers:
+            scores = [r.supervision[name] for r in group if name in r.supervision]
+            verdicts = [s for s in scores if s.correct is not None]
+            right = sum(bool(s.correct) for s in verdicts)
+            lo, hi = wilson_interval(right, len(verdicts), confidence)
+            gold = sum(s.gold_steps for s in scores)
+            wrong = sum(s.wrong_steps for s in scores)
+            rows.append(
+                {
+                    "protocol": label,
+                    "judge": judge,
+                    "task": task,
+                    "overseer": name,
+                    "n": len(verdicts),
+                    "accuracy": _ratio(right, len(verdicts)),
+                    "acc_lo": lo,
+                    "acc_hi": hi,
+                    "accepted": _ratio(sum(bool(s.accepted) for s in verdicts), len(verdicts)),
+                    "gold_steps": gold,
+                    "wrong_steps": wrong,
+                    "caught": sum(s.caught for s in scores),
+                    "catch_rate": _ratio(sum(s.caught for s in scores), wrong),
+                    "false_alarms": sum(s.false_alarms for s in scores),
+                    "false_alarm_rate": _ratio(sum(s.false_alarms for s in scores), gold - wrong),
+                }
+            )
+    return rows

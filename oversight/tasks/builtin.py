@@ -69,6 +69,15 @@ BUILTIN_TASKS: list[TaskInfo] = [
         hidden_context=True,
     ),
     TaskInfo(
+        "fanoutqa",
+        "oversight.tasks.fanoutqa:load_fanoutqa",
+        "FanOutQA multi-hop questions with gold decompositions (meta.decomposition); free-form (meta.answers)",
+        splits=("dev",),
+        default_split="dev",
+        licence="CC-BY-SA-4.0",
+        source="fanoutqa (JSON; dev split, 310 questions)",
+    ),
+    TaskInfo(
         "quality",
         "oversight.tasks.published:load_quality",
         "QuALITY long-article multiple choice; the article is the hidden context (option path=...)",

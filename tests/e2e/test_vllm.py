@@ -122,6 +122,26 @@ async def test_guided_choice_constrains_the_answer(model: ManagedModel):
     print(f"\n[vllm] first guided_choice call (grammar compile included): {first:.2f} s")
 
 
+async def test_structured_outputs_enforce_the_decomposition_schema(model: ManagedModel):
+    """vLLM holds the decomposer to the JSON schema: every reply parses, which SmolLM2-135M does not manage alone."""
+    from agents import LLMCombiner, LLMDecomposer, LLMSolver
+    from oversight.types import Question
+    from protocols.decomposition import DecompositionConfig, decomposition
+
+    q = Question(id="vllm/decomp", text="Ann has 3 apples and Bob has 4. How many apples do they have?")
+    cfg = DecompositionConfig(max_depth=1, breadth=2, budget=6, max_retries=0, supervision=[], two_choice=False)
+    start = time.perf_counter()
+    out = await decomposition(
+        q, LLMDecomposer(model, structured_outputs=True), LLMSolver(model, max_tokens=48), cfg,
+        combiner=LLMCombiner(model, max_tokens=48),
+    )  # fmt: skip
+    attempts = [t for t in out.turns if t.kind == "decomposition"]
+    malformed = [t.meta["error"] for t in attempts if "JSON" in str(t.meta.get("error"))]
+    assert attempts and not malformed  # every reply is JSON matching the schema (later checks may still refuse it)
+    print(f"\n[vllm] structured decomposition: {len(attempts)} attempts, {out.result.calls} calls, "
+          f"{time.perf_counter() - start:.1f} s; root split: {out.turns[0].content[:120]!r}")  # fmt: skip
+
+
 async def test_two_base_urls_share_the_load(model: ManagedModel):
     server = model.provider.server
     urls = [f"http://127.0.0.1:{server.port}/v1", f"http://localhost:{server.port}/v1"]
