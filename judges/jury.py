@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from judges.base import Judge
-from oversight.episode import Judgment, Provenance, Turn
+from oversight.episode import Judgment, Turn
 from oversight.hashing import stable_hash
-from oversight.metrics.jury import JuryRule, jury_decision
+from oversight.metrics.jury import JuryRule, jury_judgment
 from oversight.transcript import Verdict, View
 
 
@@ -70,37 +70,7 @@ class Jury:
 def decide_jury(identity: str, rule: JuryRule, parts: list[Judgment], view: View) -> Judgment:
     """The jury's judgment of `parts` under `rule` for `view` (pending while any part is)."""
     seed = f"{view.seed}|{stable_hash(view.raw_question or view.question)}"
-    decision, stats = jury_decision(rule, parts, len(view.order), seed)
-    prov = Provenance(
-        judge=identity,
-        aggregation=rule.describe(),
-        order_shown=list(view.order),
-        disagreement=rule.disagreement,
-        rubric="jury rule",
-        rubric_hash=stable_hash(rule.model_dump(mode="json")),
-        rubric_author="spec",
-    )
-    pending = stats.pending > 0
-    return Judgment(
-        judge=identity,
-        probabilities=None if pending else decision.probabilities,
-        choice=None if pending else decision.choice,
-        valid=not pending and decision.choice is not None,
-        pending=pending,
-        method="jury",
-        rationale=_rationale(stats.votes, decision.tie, pending),
-        attempts=sum(p.attempts for p in parts),
-        provenance=prov,
-        parts=parts,
-        jury=stats,
-    )
-
-
-def _rationale(votes: list[int], tie: bool, pending: bool) -> str:
-    if pending:
-        return "waiting for pending jurors"
-    text = "votes per answer " + str(votes)
-    return text + ("; tie broken by a seeded coin" if tie else "")
+    return jury_judgment(identity, rule, parts, view.order, seed)
 
 
 __all__ = ["Juror", "Jury", "JuryRule", "decide_jury"]

@@ -185,6 +185,24 @@ class Episode(BaseModel):
         return self.judgments[-1] if self.judgments else None
 
 
+def report_label(ep: Episode) -> str:
+    """The protocol label an episode is reported under: its entry's label (default the protocol name), or, for a
+    re-judged episode, the label of the episode whose transcript it judged."""
+    source = ep.meta.get("source")
+    if isinstance(source, dict) and source.get("label"):
+        return str(source["label"])
+    return str(ep.meta.get("label") or ep.protocol)
+
+
+def report_judge(ep: Episode) -> str:
+    """The judge an episode is reported under: its judge entry's name (else the judge role's model); for a
+    re-judged episode whose re-judging entry has a label, `name/label` (one judge, judging in two ways)."""
+    judge = ep.judge or ep.roles.get("judge", "")
+    if isinstance(ep.meta.get("source"), dict) and ep.meta.get("label"):
+        return f"{judge}/{ep.meta['label']}"
+    return judge
+
+
 def episode_id(
     experiment: str, question_id: str, protocol_config: dict[str, Any], roles: dict[str, str], seed: int
 ) -> str:
@@ -207,6 +225,9 @@ class EpisodeSource(BaseModel):
     task: str = ""
     judge: str = ""
     protocol: str = ""
+    transcript: str = ""  # the episode whose agents made the transcript (the source's own source, if re-judged)
+    question: str = ""  # the source episode's question id
+    seed: int = 0  # the source episode's seed
 
 
 class ProtocolResult(BaseModel):
@@ -372,5 +393,7 @@ __all__ = [
     "Turn",
     "assemble_episode",
     "episode_id",
+    "report_judge",
+    "report_label",
     "scored_correct",
 ]

@@ -23,7 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oversight.episode import Judgment, JuryStats
+from oversight.episode import Judgment, JuryStats, Provenance
+from oversight.hashing import stable_hash
 from oversight.metrics.agreement import pairwise_agreement, vote_entropy
 from oversight.metrics.welfare import alpha_fair_welfare, thresholded_welfare
 
@@ -134,6 +135,38 @@ def jury_decision(rule: JuryRule, parts: Sequence[Judgment], n_choices: int, see
     return d, stats
 
 
+def jury_judgment(identity: str, rule: JuryRule, parts: list[Judgment], order: Sequence[int], seed: str) -> Judgment:
+    """The jury `identity`'s judgment of its jurors' `parts` under `rule`, for answers shown in `order`: pending
+    while any juror is, invalid when no juror is valid. `seed` seeds the tie-break coin."""
+    decision, stats = jury_decision(rule, parts, len(order), seed)
+    pending = stats.pending > 0
+    if pending:
+        rationale = "waiting for pending jurors"
+    else:
+        rationale = f"votes per answer {stats.votes}" + ("; tie broken by a seeded coin" if decision.tie else "")
+    return Judgment(
+        judge=identity,
+        probabilities=None if pending else decision.probabilities,
+        choice=None if pending else decision.choice,
+        valid=not pending and decision.choice is not None,
+        pending=pending,
+        method="jury",
+        rationale=rationale,
+        attempts=sum(p.attempts for p in parts),
+        provenance=Provenance(
+            judge=identity,
+            aggregation=rule.describe(),
+            order_shown=list(order),
+            disagreement=rule.disagreement,
+            rubric="jury rule",
+            rubric_hash=stable_hash(rule.model_dump(mode="json")),
+            rubric_author="spec",
+        ),
+        parts=parts,
+        jury=stats,
+    )
+
+
 def rule_of(stats: JuryStats, disagreement: str | None = None) -> JuryRule:
     """The `JuryRule` a jury's recorded stats were made with."""
     return JuryRule(
@@ -148,4 +181,13 @@ def _argmax(v: Sequence[float]) -> int:
     return max(range(len(v)), key=lambda i: (v[i], -i))
 
 
-__all__ = ["AGGREGATES", "Aggregate", "JuryDecision", "JuryRule", "aggregate_votes", "jury_decision", "rule_of"]
+__all__ = [
+    "AGGREGATES",
+    "Aggregate",
+    "JuryDecision",
+    "JuryRule",
+    "aggregate_votes",
+    "jury_decision",
+    "jury_judgment",
+    "rule_of",
+]
