@@ -99,16 +99,20 @@ def relabel_letters(text: str, mapping: Mapping[str, str]) -> str:
     "Debater B", "options A and B", "A is correct"); the text of `<quote>` spans is never changed (a quote stays
     what was checked). Other capital letters are left as written."""
 
-    def swap(letter: str) -> str:
-        return mapping.get(letter, letter)
-
-    def keyword(m: re.Match[str]) -> str:
-        return m.group("head") + re.sub(r"[A-Z]", lambda x: swap(x.group(0)), m.group("letters"))
-
     def outside_quotes(segment: str) -> str:
-        segment = _KEYWORD_LETTERS.sub(keyword, segment)
-        segment = _BRACKETED.sub(lambda m: f"({swap(m.group(1))})", segment)
-        return _VERDICT_LETTER.sub(lambda m: swap(m.group(1)), segment)
+        # Find every letter reference in the original text first, then map each once (patterns may overlap).
+        spots: set[int] = set()
+        for m in _KEYWORD_LETTERS.finditer(segment):
+            start = m.start("letters")
+            spots.update(start + i for i, ch in enumerate(m.group("letters")) if "A" <= ch <= "Z")
+        spots.update(m.start(1) for m in _BRACKETED.finditer(segment))
+        spots.update(m.start(1) for m in _VERDICT_LETTER.finditer(segment))
+        if not spots:
+            return segment
+        chars = list(segment)
+        for i in spots:
+            chars[i] = mapping.get(chars[i], chars[i])
+        return "".join(chars)
 
     out: list[str] = []
     pos = 0
@@ -139,10 +143,8 @@ def swapped_view(view: View) -> View:
     names = dict(view.names)
     roles = {view.role, *(t.role for t in view.turns), *(str(t.meta["to"]) for t in view.turns if "to" in t.meta)}
     for role in roles:
-        k = positional_letter(role, n)
-        if k is not None:
-            shown = view.speaker(role)
-            names[role] = re.sub(rf"\b{LETTERS[k]}\b", LETTERS[n - 1 - k], shown)
+        if positional_letter(role, n) is not None:  # its name carries its position's letter: move it too
+            names[role] = re.sub(r"\b[A-Z]\b", lambda m: mapping.get(m.group(0), m.group(0)), view.speaker(role))
 
     def name_of(role: str) -> str:
         return names.get(role) or display_name(role)
