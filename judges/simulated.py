@@ -35,7 +35,12 @@ class QuoteCountJudge:
             probabilities=probs,
             choice=choice,
             method="program",
-            provenance=Provenance(judge=self.identity, order_shown=list(view.order)),
+            provenance=Provenance(
+                judge=self.identity,
+                order_shown=list(view.order),
+                rubric="more verified quotes (judges.QuoteCountJudge)",
+                rubric_author="program",
+            ),
         )
         return Verdict(judgment)
 

@@ -41,10 +41,19 @@ def alpha_fair_welfare(utilities: Sequence[float], alpha: float) -> float:
             return 0.0
         return math.exp(sum(math.log(u) for u in utilities) / n)
     power = 1.0 - alpha
-    if power < 0 and any(u == 0 for u in utilities):
-        return 0.0  # 0^(negative) is +inf inside the mean, and inf^(negative) is 0
-    mean = sum(u**power for u in utilities) / n
-    return mean ** (1.0 / power)
+    if any(u == 0 for u in utilities):
+        if power < 0:
+            return 0.0  # 0^(negative) is +inf inside the mean, and inf^(negative) is 0
+        return (sum(u**power for u in utilities) / n) ** (1.0 / power)
+    # In logs: w = exp(log(mean(exp(power * log u))) / power). Near alpha = 1 the power is tiny and the direct
+    # form loses every digit (0.5 ** 1e-16 rounds to 1 - 1e-16), so there the mean is taken as 1 + mean(expm1).
+    xs = [power * math.log(u) for u in utilities]
+    if abs(power) < 0.5:
+        log_mean = math.log1p(sum(math.expm1(x) for x in xs) / n)
+    else:
+        top = max(xs)
+        log_mean = top + math.log(sum(math.exp(x - top) for x in xs) / n)
+    return math.exp(log_mean / power)
 
 
 def thresholded_welfare(utilities: Sequence[float], alpha: float, threshold: float) -> float:
