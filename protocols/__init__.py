@@ -5,8 +5,9 @@ protocols are in `protocols.kit`. Also importable from `oversight`."""
 from protocols.consultancy import CONSULTANCY, ConsultancyConfig, ConsultancyResult, consultancy
 from protocols.debate import DEBATE, DebateConfig, DebateResult, debate
 from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
-from protocols.kit import OrderedConfig, ProtocolConfig, SpeechConfig
+from protocols.kit import OrderedConfig, PersuasionSettings, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
+from protocols.rejudge import REJUDGE, RejudgeConfig, rejudge_episode
 
 #: Aliases in the capitalised style of the architecture sketch (`from oversight import Debate`).
 Debate = debate
@@ -19,6 +20,7 @@ __all__ = [
     "DEBATE",
     "DIRECT",
     "MAD",
+    "REJUDGE",
     "Consultancy",
     "ConsultancyConfig",
     "ConsultancyResult",
@@ -32,10 +34,13 @@ __all__ = [
     "MADResult",
     "MultiAgentDebate",
     "OrderedConfig",
+    "PersuasionSettings",
     "ProtocolConfig",
+    "RejudgeConfig",
     "SpeechConfig",
     "consultancy",
     "debate",
     "direct",
     "mad",
+    "rejudge_episode",
 ]

@@ -178,3 +178,13 @@ def test_the_command_rejudges_with_settings_and_filters(source, tmp_path, capsys
     eps = load_run(out / "src-rejudge" / "r").episodes
     assert len(eps) == 4 and all(e.final.method == "swap" and len(e.final.parts) == 2 for e in eps)
     assert all(e.protocol_config["judge"]["mode"] == "stated" for e in eps)
+
+
+def test_every_recorded_judgment_can_be_rejudged(source, tmp_path):
+    result = rejudge(source, [{"name": "s", "simulated": {}}], judgment="all", output_dir=tmp_path / "o", cache=False)
+    eps = load_run(result.run_dir).episodes
+    assert result.total == 20  # every episode has one judgment with a view (mad's majority vote has none)
+    assert all("/" in ep.question_id for ep in eps)  # one question per recorded judgment: <episode id>/<index>
+    by_source = {ep.meta["source"]["episode"]: ep.meta["source"]["judgment"] for ep in eps}
+    mad = [e for e in load_run(source).episodes if e.protocol == "mad"]
+    assert all(by_source[e.id] == 1 for e in mad)  # the judge's, after the majority vote
