@@ -60,6 +60,7 @@ class HumanRequest:
     judge_id: str
     future: asyncio.Future[Any]
     asked_at: float = field(default_factory=time.monotonic)
+    answered: bool = False
 
     def decide(self, probabilities: Sequence[float], rationale: str = "", **detail: Any) -> None:
         """Answer a "decide" request: one probability per answer as shown (they must sum to 1). Raises
@@ -86,8 +87,9 @@ class HumanRequest:
         self._resolve(text.strip())
 
     def _resolve(self, value: Any) -> None:
-        if self.future.done():
+        if self.answered or self.future.done():
             raise RuntimeError("this request was answered already")
+        self.answered = True  # set at once: the future itself is resolved on its loop, maybe a moment later
         self.future.get_loop().call_soon_threadsafe(_set_result, self.future, value)
 
 

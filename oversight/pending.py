@@ -10,6 +10,7 @@ the judge, rebuilt from the episode), and `submit_judgment` records a person's v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,14 @@ from typing import Any
 from oversight.episode import Episode, JudgeView, Judgment, Provenance
 from oversight.judge_entry import check_judge_id
 from oversight.judge_view import rebuild_transcript
-from oversight.judgments_log import SubmittedJudgment, append_submission, judgment_at
-from oversight.store import StoreError, iter_episodes, resolve_run_dir
+from oversight.judgments_log import (
+    SubmittedJudgment,
+    append_submission,
+    apply_submissions,
+    judgment_at,
+    read_submissions,
+)
+from oversight.store import EPISODES_FILE, StoreError, iter_episodes, resolve_run_dir
 from oversight.transcript import View
 
 
@@ -82,9 +89,27 @@ def pending_judgments(run_dir: str | Path, judge_id: str | None = None) -> list[
         check_judge_id(judge_id)
     run = resolve_run_dir(run_dir)
     out = []
-    for ep in iter_episodes(run):
+    for ep in iter_episodes(run, seen=False):  # a judge's view needs the turns, not the prompts behind them
         out += [p for p in episode_pending(ep) if judge_id is None or p.judge_id == judge_id]
     return out
+
+
+def find_episode(run_dir: str | Path, episode_id: str) -> Episode | None:
+    """The episode `episode_id` of a run (judgments given later applied; turns without their prompts), found by
+    scanning for its line rather than parsing every episode. Raises `StoreError` when `run_dir` is not a run."""
+    run = resolve_run_dir(run_dir)
+    path = run / EPISODES_FILE
+    if not path.exists():
+        return None
+    prefix = b'{"id":' + json.dumps(episode_id).encode() + b","  # every stored episode line starts with its id
+    with path.open("rb") as f:
+        for raw in f:
+            if raw.startswith(prefix) and raw.endswith(b"\n"):
+                ep = Episode.model_validate_json(raw)
+                subs = read_submissions(run).get(ep.id)
+                return apply_submissions(ep, subs) if subs else ep
+    # a line written some other way (keys in another order): the slow, sure path
+    return next((e for e in iter_episodes(run, seen=False) if e.id == episode_id), None)
 
 
 def submit_judgment(
@@ -106,7 +131,7 @@ def submit_judgment(
     not fit (wrong count, outside [0, 1], not summing to 1). Nothing is written when it raises.
     """
     run = resolve_run_dir(run_dir)
-    ep = next((e for e in iter_episodes(run, seen=False) if e.id == episode_id), None)
+    ep = find_episode(run, episode_id)
     if ep is None:
         raise StoreError(f"{run}: no episode {episode_id!r}")
     path = list(path)
@@ -151,4 +176,4 @@ def _checked(probabilities: Sequence[float], n: int) -> list[float]:
     return probs
 
 
-__all__ = ["PendingJudgment", "episode_pending", "pending_judgments", "submit_judgment"]
+__all__ = ["PendingJudgment", "episode_pending", "find_episode", "pending_judgments", "submit_judgment"]
