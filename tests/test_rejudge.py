@@ -188,3 +188,21 @@ def test_every_recorded_judgment_can_be_rejudged(source, tmp_path):
     by_source = {ep.meta["source"]["episode"]: ep.meta["source"]["judgment"] for ep in eps}
     mad = [e for e in load_run(source).episodes if e.protocol == "mad"]
     assert all(by_source[e.id] == 1 for e in mad)  # the judge's, after the majority vote
+
+
+def test_a_judges_file_gives_juries_and_bad_entries_are_refused(source, tmp_path, capsys):
+    good = tmp_path / "judges.toml"
+    good.write_text(
+        '[[judges]]\nname = "panel"\naggregate = "thresholded"\nalpha = 0.0\nthreshold = 0.6\n'
+        'jurors = [{ simulated = { accuracy = 0.9 } }, { simulated = { accuracy = 0.5, seed = 3 } }]\n'
+    )
+    out = tmp_path / "out"
+    argv = ["rejudge", str(source), "--judges", str(good), "--label", "naive", "--out", str(out), "--progress", "off"]
+    assert main([*argv, "--no-cache", "--run-id", "r"]) == 0
+    eps = load_run(out / "src-rejudge" / "r").episodes
+    assert len(eps) == 4 and all(e.final.jury.rule == "thresholded(alpha=0, tau=0.6)" for e in eps)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[judges]]\nname = "panel"\nalpha = -2.0\njurors = [{ simulated = {} }]\n')
+    assert main(["rejudge", str(source), "--judges", str(bad), "--out", str(tmp_path / "none")]) == 2
+    assert "judges[0].alpha: must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
