@@ -1,7 +1,8 @@
 """Agents that argue or answer: LLM debaters, consultants, multi-agent-debate agents, decomposers, solvers and
-combiners (prompts in `agents/prompts/*.txt`, hashed into their identity); programmatic retrieval arguers and
-gold decomposers/solvers for cheap studies; the step judge of decomposition oversight. Also importable from
-`oversight` (`from oversight import Debater`)."""
+combiners (prompts in `agents/prompts/*.txt`, hashed into their identity); persuasion-optimised wrappers (best-of-N,
+critique-and-refine) over generic best-of-N selection; programmatic retrieval arguers and gold decomposers/solvers
+for cheap studies; the step judge of decomposition oversight. Also importable from `oversight`
+(`from oversight import Debater`)."""
 
 from agents.base import Arguer, Combiner, Decomposer, Predictor, Responder, Solver
 from agents.consultant import Consultant
@@ -9,7 +10,9 @@ from agents.debater import Debater
 from agents.decomposer import GoldDecomposer, LLMDecomposer, parse_decomposition
 from agents.llm import LLMAgent, parse_answer_letter
 from agents.mad import MADAgent
+from agents.persuasion import Critic, PersuasiveArguer
 from agents.retrieval import RetrievalArguer
+from agents.selection import Scored, Selection, sample_and_select, select_best
 from agents.solver import GoldSolver, LLMCombiner, LLMSolver
 from agents.step_judge import StepJudge
 
@@ -17,6 +20,7 @@ __all__ = [
     "Arguer",
     "Combiner",
     "Consultant",
+    "Critic",
     "Debater",
     "Decomposer",
     "GoldDecomposer",
@@ -26,11 +30,16 @@ __all__ = [
     "LLMSolver",
     "LLMAgent",
     "MADAgent",
+    "PersuasiveArguer",
     "Predictor",
     "Responder",
     "RetrievalArguer",
+    "Scored",
+    "Selection",
     "Solver",
     "StepJudge",
     "parse_answer_letter",
     "parse_decomposition",
+    "sample_and_select",
+    "select_best",
 ]

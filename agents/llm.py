@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,6 +53,13 @@ class LLMAgent:
         # Only what we set explicitly overrides an experiment's per-role settings (the runner merges fields set).
         sampling = {} if temperature is None else {"temperature": temperature}
         self._config = GenerateConfig(max_tokens=max_tokens, **sampling)
+
+    def with_temperature(self, temperature: float) -> LLMAgent:
+        """A copy of this agent that samples at `temperature` (same prompts and identity), e.g. for drawing several
+        different candidate speeches."""
+        other = copy.copy(self)
+        other._config = self._config.model_copy(update={"temperature": temperature})
+        return other
 
     def fields(self, view: View) -> dict[str, Any]:
         """Template fields for `view` (all text already escaped by the transcript), plus every named field the

@@ -30,6 +30,8 @@ LAZY_MODULES = (
     "oversight.transcript",
     "oversight.quotes",
     "oversight.protocol_registry",
+    "oversight.pending",
+    "oversight.judge_view",
     "protocols",
     "agents",
     "judges",

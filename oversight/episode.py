@@ -47,25 +47,114 @@ class Provenance(BaseModel):
     """Who defined "correct" and how a decision was reached (Kirk et al., The Empty Signifier Problem)."""
 
     gold_source: str = ""  # dataset + version, or generator + seed
-    rubric: str | None = None
-    rubric_hash: str | None = None
-    rubric_author: str | None = None
+    rubric: str | None = None  # what the judge was told "correct" means: a prompt file, a program, instructions
+    rubric_hash: str | None = None  # hash of the rubric's text (equal to its hash in spec.json's prompt hashes)
+    rubric_author: str | None = None  # who wrote the rubric: "oversight" (shipped), "user" (an override), ...
     judge: str = ""  # model + prompt hash, or a human judge id
     aggregation: str | None = None  # how several judgments became one (majority, mean probability, ...)
     order_shown: list[int] | None = None  # choice indices in the order the judge saw them
+    #: juries: whether jurors' disagreement is information to report ("signal") or error to average out ("noise")
+    disagreement: Literal["signal", "noise"] | None = None
+    persona: str | None = None  # a persona juror's persona (a prompt on its model)
+    population: str | None = None  # the population a juror stands for (a label of the spec's)
+
+
+class JudgeView(BaseModel):
+    """What a judge was shown, recorded so the view can be rebuilt from the episode alone (re-judging).
+
+    `turns` index the episode's turns shown, in order; the question as asked, the answer order, the speaker names
+    and the view's fields complete it. `context` is set only when the view showed the hidden context (the expert
+    tier). `oversight.judge_view.rebuild_view` turns it back into the identical `View`.
+    """
+
+    role: str = "judge"
+    task: str = "decide"
+    round: int = 0
+    rounds: int = 1
+    seed: int = 0
+    word_limit: int | None = None
+    answer: int | None = None
+    order: list[int] = Field(default_factory=list)
+    turns: list[int] = Field(default_factory=list)
+    names: dict[str, str] = Field(default_factory=dict)  # speaker names shown, where not the default one
+    question: str = ""
+    context: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class PositionCheck(BaseModel):
+    """A position-swapped judgment: the judge decided twice, with the answer order (and A/B speaker labels) swapped.
+
+    Per order: the order shown, the probability the judge put on the answer shown first (None: that verdict was
+    invalid) and whether it picked that answer. `bias` is the mean of those probabilities minus 1/k (k answers):
+    0 for a judge whom the order does not move, (k-1)/k for one that always backs the first answer shown.
+    `used` says which verdicts the final probabilities average; `tie` that the average left answers level and a
+    seeded coin picked among them.
+    """
+
+    orders: list[list[int]]
+    p_first: list[float | None]
+    picked_first: list[bool | None]
+    bias: float | None = None
+    used: Literal["both", "first", "second", "none"] = "both"
+    tie: bool = False
+
+
+class JuryStats(BaseModel):
+    """How a jury decided: the rule, the votes per choice, and how much the jurors disagreed.
+
+    `entropy` is the Shannon entropy (bits) of the valid votes, `agreement` the share of juror pairs that chose
+    alike (None with fewer than two valid votes), `welfare` the rule's value per choice (welfare rules only).
+    """
+
+    rule: str
+    aggregate: str
+    alpha: float | None = None
+    threshold: float | None = None
+    jurors: int
+    valid: int
+    pending: int = 0
+    votes: list[int] = Field(default_factory=list)
+    entropy: float | None = None
+    agreement: float | None = None
+    welfare: list[float] | None = None
+    tie: bool = False
+    seed: str = ""  # seeds the tie-break coin (so a pending juror's late verdict re-aggregates the same way)
+
+    model_config = ConfigDict(ser_json_inf_nan="constants")  # alpha may be inf (the minimum rule)
 
 
 class Judgment(BaseModel):
-    """A judge's decision: a probability per choice and the chosen index. `valid=False` when unparseable."""
+    """A judge's decision: a probability per choice and the chosen index. `valid=False` when unparseable.
+
+    `pending=True` marks a human judgment not given yet (offline judging): neither valid nor invalid, never
+    scored. `parts` holds the judgments this one combines (the two orders of a swapped judge, every juror of a
+    jury); `view` records what the judge saw (for re-judging); `position` and `jury` describe swapped and jury
+    decisions; `meta` holds judge-specific detail (a human judge's trajectory, a simulated judge's scores).
+    """
 
     judge: str
     probabilities: list[float] | None = None
     choice: int | None = None
     valid: bool = True
-    method: Literal["logprobs", "stated", "parsed", "majority", "human", "program"] = "parsed"
+    method: Literal[
+        "logprobs", "stated", "parsed", "majority", "human", "program", "swap", "jury", "simulated"
+    ] = "parsed"
     rationale: str = ""
     attempts: int = 1
     provenance: Provenance = Field(default_factory=Provenance)
+    pending: bool = False
+    view: JudgeView | None = None
+    parts: list[Judgment] = Field(default_factory=list)
+    position: PositionCheck | None = None
+    jury: JuryStats | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def leaves(self) -> list[Judgment]:
+        """This judgment's innermost parts (itself when it has none), depth first."""
+        if not self.parts:
+            return [self]
+        return [leaf for part in self.parts for leaf in part.leaves()]
 
 
 class Episode(BaseModel):
@@ -94,6 +183,24 @@ class Episode(BaseModel):
     @property
     def final(self) -> Judgment | None:
         return self.judgments[-1] if self.judgments else None
+
+
+def report_label(ep: Episode) -> str:
+    """The protocol label an episode is reported under: its entry's label (default the protocol name), or, for a
+    re-judged episode, the label of the episode whose transcript it judged."""
+    source = ep.meta.get("source")
+    if isinstance(source, dict) and source.get("label"):
+        return str(source["label"])
+    return str(ep.meta.get("label") or ep.protocol)
+
+
+def report_judge(ep: Episode) -> str:
+    """The judge an episode is reported under: its judge entry's name (else the judge role's model); for a
+    re-judged episode whose re-judging entry has a label, `name/label` (one judge, judging in two ways)."""
+    judge = ep.judge or ep.roles.get("judge", "")
+    if isinstance(ep.meta.get("source"), dict) and ep.meta.get("label"):
+        return f"{judge}/{ep.meta['label']}"
+    return judge
 
 
 def episode_id(
@@ -126,6 +233,21 @@ class SupervisionScore(BaseModel):
     caught: int = 0
     #: steps matching their gold answer that the overseer rejected
     false_alarms: int = 0
+class EpisodeSource(BaseModel):
+    """A re-judged episode's link to the episode it judged again: run, episode id, which judgment's view, and the
+    source's label, task, judge and protocol (so `oversight compare` pairs judges on identical transcripts)."""
+
+    run: str
+    run_id: str = ""
+    episode: str
+    judgment: int = -1  # index into the source episode's judgments of the one whose view was rebuilt
+    label: str = ""
+    task: str = ""
+    judge: str = ""
+    protocol: str = ""
+    transcript: str = ""  # the episode whose agents made the transcript (the source's own source, if re-judged)
+    question: str = ""  # the source episode's question id
+    seed: int = 0  # the source episode's seed
 
 
 class ProtocolResult(BaseModel):
@@ -151,6 +273,8 @@ class ProtocolResult(BaseModel):
     two_answer: dict[str, Any] | None = None
     #: overseer ("process", "outcome") -> its check of the protocol's answer (protocols with overseers only)
     supervision: dict[str, SupervisionScore] = Field(default_factory=dict)
+    #: the recorded episode whose transcript this one judged again (None: the transcript was made here)
+    source: EpisodeSource | None = None
 
     #: meta keys the runner adds beside a result (read back by `read`, never by a protocol)
     RUNNER_KEYS: ClassVar[tuple[str, ...]] = ("label", "task")
@@ -193,6 +317,17 @@ class Outcome:
         return assemble_episode(self, question=self.question, **fields)
 
 
+def scored_correct(final: Judgment | None, gold: int | None) -> bool | None:
+    """Whether `final` chose `gold`: None when there is no gold answer or no valid (or a pending) final judgment."""
+    if final is None or final.pending or not final.valid or final.choice is None or gold is None:
+        return None
+    return final.choice == gold
+
+
+def _nested(j: Judgment) -> list[Judgment]:
+    return [n for p in j.parts for n in (p, *_nested(p))]
+
+
 def gold_source(question: Question) -> str:
     """Who defined the gold answer: the dataset (and version) or generator the question came from."""
     src = question.source
@@ -229,14 +364,13 @@ def assemble_episode(
     turns = list(outcome.turns) if outcome is not None else list(partial_turns)
     judgments = list(outcome.judgments) if outcome is not None else []
     source = gold_source(shown)
-    for j in judgments:
-        if not j.provenance.gold_source:
-            j.provenance.gold_source = source
+    for top in judgments:
+        for j in (top, *_nested(top)):
+            if not j.provenance.gold_source:
+                j.provenance.gold_source = source
     gold = shown.answer
     final = judgments[-1] if judgments else None
-    correct = None
-    if error is None and final is not None and final.valid and final.choice is not None and gold is not None:
-        correct = final.choice == gold
+    correct = scored_correct(final, gold) if error is None else None
     meta: dict[str, Any] = outcome.result.model_dump(mode="json") if outcome is not None else {}
     if extra_meta:
         meta.update(extra_meta)
@@ -269,7 +403,11 @@ def assemble_episode(
 
 __all__ = [
     "Episode",
+    "EpisodeSource",
+    "JudgeView",
     "Judgment",
+    "JuryStats",
+    "PositionCheck",
     "Outcome",
     "ProtocolResult",
     "Provenance",
@@ -278,4 +416,7 @@ __all__ = [
     "Turn",
     "assemble_episode",
     "episode_id",
+    "report_judge",
+    "report_label",
+    "scored_correct",
 ]

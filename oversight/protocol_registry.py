@@ -25,13 +25,19 @@ C = TypeVar("C", bound=BaseModel)
 @dataclass(frozen=True, slots=True)
 class EpisodeSetup:
     """What a protocol's `run` gets for one episode: the question, one model per role (role defaults applied, usage
-    counted), the validated config, the seed and the counterbalancing of this (question, seed)."""
+    counted), the validated config, the seed and the counterbalancing of this (question, seed).
+
+    `judge` describes the episode's judge when the spec's judge entry is more than a model (a `judges.JudgeEntry`:
+    simulated, human, a jury, a persona); `protocols.kit.judge_for` builds from it. None: an LLM judge on the
+    model bound to the "judge" role.
+    """
 
     question: Question
     models: Mapping[str, Model]
     config: BaseModel
     seed: int = 0
     balance: Balance | None = None
+    judge: object | None = None
 
     def model(self, role: str, *fallbacks: str) -> Model:
         """The model bound to `role`, else to the first of `fallbacks` bound; raises KeyError naming them all."""

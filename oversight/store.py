@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.episode import Episode
+from oversight.judgments_log import apply_submissions, read_submissions
 from oversight.types import ChatMessage, trusted
 
 if TYPE_CHECKING:
@@ -104,11 +105,16 @@ def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode
     """Stream the finished episodes of a run, dropping a torn last line; raises `StoreError` on other damage.
 
     `seen=False` skips rebuilding each turn's `seen` messages from the pool (cheaper, for counting and summaries;
-    turns then have `seen=None` unless the run stored them inline).
+    turns then have `seen=None` unless the run stored them inline). Judgments given after an episode was stored
+    (`judgments.jsonl`, see `oversight.judgments_log`) replace its pending ones.
     """
     path = Path(run_dir) / EPISODES_FILE
     if not path.exists():
         return
+    try:
+        submitted = read_submissions(run_dir)
+    except ValueError as err:
+        raise StoreError(str(err)) from None
     pool: list[str] | None = None
     with path.open("rb") as f:
         lineno = 0
@@ -130,6 +136,8 @@ def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode
                     if pool is None:
                         pool = read_pool(run_dir)
                     _unpool(ep, refs, pool, f"{path}:{lineno}")
+            if submitted and ep.id in submitted:
+                apply_submissions(ep, submitted[ep.id])
             yield ep
 
 

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from oversight.episode import Judgment, Outcome, ProtocolResult, Turn
+from oversight.episode import JudgeView, Judgment, Outcome, ProtocolResult, Turn
 from oversight.quotes import escape, render_speech
 from oversight.types import ChatMessage, ModelOutput, Question, Usage, trusted
 
@@ -59,6 +59,33 @@ class View:
     word_limit: int | None = None
     raw_context: str | None = None  # the unescaped context, for programmatic agents (None whenever `context` is)
     extra: dict[str, Any] = field(default_factory=dict)
+    raw_question: str = ""  # the unescaped question text (what a re-judge rebuilds the view from)
+    turn_ids: tuple[int, ...] = ()  # the transcript positions of `turns`
+    names: Mapping[str, str] = field(default_factory=dict)  # role -> speaker name shown (absent: the default)
+
+    def speaker(self, role: str) -> str:
+        """The speaker name shown for `role` in this view."""
+        name = self.names.get(role)
+        return name if name is not None else display_name(role)
+
+    def record(self) -> JudgeView:
+        """What this view showed, as stored with a judgment: enough to rebuild it from the episode alone."""
+        roles = {self.role, *(t.role for t in self.turns)}
+        return JudgeView(
+            role=self.role,
+            task=self.task,
+            round=self.round,
+            rounds=self.rounds,
+            seed=self.seed,
+            word_limit=self.word_limit,
+            answer=self.answer,
+            order=list(self.order),
+            turns=list(self.turn_ids),
+            names={r: n for r, n in self.names.items() if r in roles and n != display_name(r)},
+            question=self.raw_question,
+            context=self.raw_context if self.context is not None else None,
+            extra={k: _jsonable(v) for k, v in self.extra.items()},
+        )
 
     @property
     def letters(self) -> str:
@@ -122,7 +149,9 @@ class Transcript:
         self.names = dict(names or {})
         self.rounds = rounds
         self.turns: list[Turn] = []
-        self._blocks: list[str | None] = []  # rendered turn, or None for turns nobody is shown
+        self._shown: list[int] = []  # positions of the turns that are shown, and their blocks (kept as turns arrive)
+        self._shown_blocks: list[str] = []
+        self._decide_views: list[View] = []  # the views judges were asked to decide from, in order
         self._started = time.perf_counter()
         # Shared by every view: rendered once.
         self._question_text = escape(question.text)
@@ -148,17 +177,11 @@ class Transcript:
         """Append turns (in order). `visible=False` records a turn no participant is shown (e.g. a judge's
         decision attempts)."""
         for turn in turns:
+            block = render_turn(turn, self.name_of) if visible else None
+            if block is not None:
+                self._shown.append(len(self.turns))
+                self._shown_blocks.append(block)
             self.turns.append(turn)
-            self._blocks.append(self._render(turn) if visible else None)
-
-    def _render(self, turn: Turn) -> str:
-        # Only this line writes a speaker header; agent text inside is escaped, so it cannot close or open one.
-        kind = "" if turn.kind == "speech" else f' kind="{escape(turn.kind)}"'
-        to = turn.meta.get("to")
-        to_attr = f' to="{escape(self.name_of(to))}"' if isinstance(to, str) else ""
-        # Every body line starts with "| ", so nothing a speaker writes ("Judge: ...") can begin a line of its own.
-        body = "\n".join(f"| {line}" for line in render_speech(turn.content, turn.quotes).split("\n"))
-        return f'<turn speaker="{self.name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'
 
     def view_for(
         self,
@@ -177,19 +200,24 @@ class Transcript:
         `hide_round=r` hides other speakers' turns of round r (simultaneous speeches); `include` filters turns.
         """
         if hide_round is None and include is None:
-            blocks = [b for b in self._blocks if b is not None]
-            turns: Sequence[Turn] = [t for t, b in zip(self.turns, self._blocks, strict=True) if b is not None]
+            ids: Sequence[int] = tuple(self._shown)
+            blocks: Sequence[str] = self._shown_blocks
+            all_turns = self.turns
+            turns: Sequence[Turn] = [all_turns[i] for i in ids]
         else:
-            blocks, turns = [], []
-            for t, b in zip(self.turns, self._blocks, strict=True):
-                if b is None or (hide_round is not None and t.round == hide_round and t.role != role):
+            kept, kept_blocks, kept_turns = [], [], []
+            for i, b in zip(self._shown, self._shown_blocks, strict=True):
+                t = self.turns[i]
+                if hide_round is not None and t.round == hide_round and t.role != role:
                     continue
                 if include is not None and not include(t):
                     continue
-                blocks.append(b)
-                turns.append(t)
+                kept.append(i)
+                kept_blocks.append(b)
+                kept_turns.append(t)
+            ids, blocks, turns = tuple(kept), kept_blocks, kept_turns
         sees_context = role in self.context_roles and not is_judge_role(role)
-        return View(
+        view = View(
             role=role,
             name=self.name_of(role),
             question=self._question_text,
@@ -206,22 +234,62 @@ class Transcript:
             word_limit=word_limit,
             raw_context=self.question.context if sees_context else None,
             extra=extra,
+            raw_question=self.question.text,
+            turn_ids=ids,
+            names=self.names,
         )
+        if task == "decide":  # a judge's (or the expert tier's) decision: recorded with its verdict at close
+            self._decide_views.append(view)
+        return view
 
     def close(self, *verdicts: Verdict | Judgment, result: ProtocolResult | None = None) -> Outcome:
         """The protocol's Outcome: all turns (verdict attempts included, unseen), judgments in order (the last one
-        final) and `result` (a plain `ProtocolResult` when None), its `order_shown` filled from this transcript."""
+        final) and `result` (a plain `ProtocolResult` when None), its `order_shown` filled from this transcript.
+
+        Each `Verdict` whose judgment does not record its view gets the record of the `task="decide"` view this
+        transcript made for it (the k-th Verdict, the k-th such view), so any episode can be judged again from
+        its stored turns. Judgments without an `order_shown` get this transcript's order.
+        """
         judgments: list[Judgment] = []
+        views = iter(self._decide_views)
         for v in verdicts:
             if isinstance(v, Verdict):
+                shown = next(views, None)
+                if v.judgment.view is None and shown is not None:
+                    v.judgment.view = shown.record()
                 self.add(*v.turns, visible=False)
                 judgments.append(v.judgment)
             else:
                 judgments.append(v)
+        for j in judgments:
+            if j.provenance.order_shown is None:
+                j.provenance.order_shown = list(self.order)
         result = result if result is not None else ProtocolResult()
         if not result.order_shown:
             result.order_shown = list(self.order)
         return Outcome(self.question, self.turns, judgments, result, wall=time.perf_counter() - self._started)
+
+
+def render_turn(turn: Turn, name_of: Callable[[str], str]) -> str:
+    """One turn as a judge or agent reads it: a `<turn>` header written by us, the speaker's text escaped inside
+    (quotes re-emitted with their checked status), every body line prefixed with "| "."""
+    # Only this line writes a speaker header; agent text inside is escaped, so it cannot close or open one.
+    kind = "" if turn.kind == "speech" else f' kind="{escape(turn.kind)}"'
+    to = turn.meta.get("to")
+    to_attr = f' to="{escape(name_of(to))}"' if isinstance(to, str) else ""
+    # Every body line starts with "| ", so nothing a speaker writes ("Judge: ...") can begin a line of its own.
+    body = "\n".join(f"| {line}" for line in render_speech(turn.content, turn.quotes).split("\n"))
+    return f'<turn speaker="{name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
 
 
 def partial_turns() -> list[Turn]:
@@ -322,4 +390,4 @@ def model_turn(
     )
 
 
-__all__ = ["ANSWER_RE", "LETTERS", "Transcript", "Verdict", "View", "make_turn", "model_turn"]
+__all__ = ["ANSWER_RE", "LETTERS", "Transcript", "Verdict", "View", "make_turn", "model_turn", "render_turn"]

@@ -12,8 +12,9 @@ from protocols.decomposition import (
     grow_tree,
 )
 from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
-from protocols.kit import OrderedConfig, ProtocolConfig, SpeechConfig
+from protocols.kit import OrderedConfig, PersuasionSettings, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
+from protocols.rejudge import REJUDGE, RejudgeConfig, rejudge_episode
 
 #: Aliases in the capitalised style of the architecture sketch (`from oversight import Debate`).
 Debate = debate
@@ -28,6 +29,7 @@ __all__ = [
     "DECOMPOSITION",
     "DIRECT",
     "MAD",
+    "REJUDGE",
     "Consultancy",
     "ConsultancyConfig",
     "ConsultancyResult",
@@ -44,7 +46,9 @@ __all__ = [
     "MADResult",
     "MultiAgentDebate",
     "OrderedConfig",
+    "PersuasionSettings",
     "ProtocolConfig",
+    "RejudgeConfig",
     "SpeechConfig",
     "consultancy",
     "debate",
@@ -52,4 +56,5 @@ __all__ = [
     "direct",
     "grow_tree",
     "mad",
+    "rejudge_episode",
 ]

@@ -19,11 +19,13 @@ from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.transcript import Transcript
 from oversight.types import Question
 from protocols.kit import (
+    PersuasionSettings,
     SpeechConfig,
     balance_of,
     identities,
     judge_for,
     judge_question,
+    persuasive,
     settle,
     speech_max_tokens,
     two_choices,
@@ -37,6 +39,9 @@ class ConsultancyConfig(SpeechConfig):
     interactive: bool = False  # the judge asks a question between rounds
     open: bool = False  # the consultant picks its side
     side: SidePolicy = "balanced"  # assigned side (ignored when open)
+    persuasion: PersuasionSettings = Field(default_factory=PersuasionSettings)
+
+    OMIT_AT_DEFAULT = ("persuasion",)
 
 
 class ConsultancyResult(ProtocolResult):
@@ -105,9 +110,10 @@ async def consultancy(
 async def run(setup: EpisodeSetup) -> Outcome:
     """Registry entry point: an LLM `Consultant` on the `consultant` model, an `LLMJudge` on the `judge` model."""
     cfg = setup.config_as(ConsultancyConfig)
-    consultant = Consultant(
+    agent = Consultant(
         setup.model("consultant"), temperature=cfg.temperature, max_tokens=speech_max_tokens(cfg.word_limit)
     )
+    consultant = persuasive(agent, setup, cfg, cfg.persuasion)
     return await consultancy(setup.question, consultant, judge_for(setup, cfg), cfg, setup.seed, setup.balance)
 
 
@@ -115,6 +121,8 @@ CONSULTANCY = ProtocolEntry(
     name="consultancy",
     config=ConsultancyConfig,
     roles=("consultant", "judge"),
+    optional_roles=("preference", "critic"),
+    config_roles=lambda cfg: cfg.persuasion.roles() if isinstance(cfg, ConsultancyConfig) else (),
     run=run,
     description="One consultant argues an assigned (or chosen) answer to the judge for R rounds.",
 )

@@ -26,11 +26,13 @@ from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.transcript import Transcript
 from oversight.types import Question
 from protocols.kit import (
+    PersuasionSettings,
     SpeechConfig,
     balance_of,
     identities,
     judge_for,
     judge_question,
+    persuasive,
     settle,
     speech_max_tokens,
     two_choices,
@@ -48,6 +50,9 @@ class DebateConfig(SpeechConfig):
     interactive: bool = False
     cross_examination: bool = False
     first_speaker: SpeakerPolicy = "balanced"
+    persuasion: PersuasionSettings = Field(default_factory=PersuasionSettings)
+
+    OMIT_AT_DEFAULT = ("persuasion",)
 
 
 class OpenChoice(BaseModel):
@@ -176,8 +181,9 @@ async def run(setup: EpisodeSetup) -> Outcome:
     cfg = setup.config_as(DebateConfig)
     max_tokens = speech_max_tokens(cfg.word_limit)
 
-    def debater(role: str) -> Debater:
-        return Debater(setup.model(role, "debater"), temperature=cfg.temperature, max_tokens=max_tokens)
+    def debater(role: str) -> Arguer:
+        agent = Debater(setup.model(role, "debater"), temperature=cfg.temperature, max_tokens=max_tokens)
+        return persuasive(agent, setup, cfg, cfg.persuasion)
 
     debaters = (debater("debater_correct"), debater("debater_incorrect"))
     return await debate(setup.question, debaters, judge_for(setup, cfg), cfg, setup.seed, setup.balance)
@@ -187,7 +193,8 @@ DEBATE = ProtocolEntry(
     name="debate",
     config=DebateConfig,
     roles=("debater", "judge"),
-    optional_roles=("debater_correct", "debater_incorrect"),
+    optional_roles=("debater_correct", "debater_incorrect", "preference", "critic"),
+    config_roles=lambda cfg: cfg.persuasion.roles() if isinstance(cfg, DebateConfig) else (),
     run=run,
     description="Two debaters argue the two answers for R rounds; the judge, without the text, decides.",
 )

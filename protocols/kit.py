@@ -7,14 +7,17 @@ counterbalancing from `oversight.counterbalance` and returns `Transcript.close(.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
+from agents.base import Arguer
+from agents.persuasion import Critic, PersuasiveArguer
 from judges.base import Judge
-from judges.settings import JudgeSettings, build_judge
+from judges.settings import JudgeSettings, build_entry_judge, build_judge
 from oversight.counterbalance import Balance, OrderPolicy
 from oversight.episode import Turn
+from oversight.judge_entry import JudgeEntry
 from oversight.protocol_registry import EpisodeSetup
 from oversight.quotes import QuoteConfig, verify_quotes
 from oversight.tasks.two_answer import two_answer
@@ -38,6 +41,20 @@ class ProtocolConfig(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
 
+    #: fields added after episode ids were first hashed from configs: left out of the config's dump (so of the
+    #: hash) while at their defaults, so the episode ids of specs that do not use them stay what they were
+    OMIT_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.OMIT_AT_DEFAULT:
+                default = type(self).model_fields[name].get_default(call_default_factory=True)
+                if name in data and getattr(self, name) == default:
+                    del data[name]
+        return data
+
     @model_validator(mode="before")
     @classmethod
     def _legacy_judge_keys(cls, value: Any) -> Any:
@@ -57,6 +74,29 @@ class OrderedConfig(ProtocolConfig):
     order: OrderPolicy = "balanced"  # which answer is shown as A (two choices only)
 
 
+class PersuasionSettings(BaseModel):
+    """Persuasion-optimised speeches (Khan et al. 2024) for debaters and consultants. In a spec:
+    `persuasion = { best_of = 4, refine_rounds = 1 }` (the `preference` and `critic` roles then need models).
+
+    `best_of`: candidate speeches per turn, ranked by the preference model (a judge asked for the probability
+    of the arguer's answer) on the model of `preference_role`; `refine_rounds`: critique-and-rewrite rounds by the
+    model of `critic_role`; `temperature`: sampling temperature of the extra candidates (None: the arguer's).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    best_of: int = Field(default=1, ge=1)
+    refine_rounds: int = Field(default=0, ge=0)
+    preference_role: str = Field(default="preference", min_length=1)
+    critic_role: str = Field(default="critic", min_length=1)
+    temperature: float | None = Field(default=0.8, ge=0.0, le=2.0)
+    critique_words: int = Field(default=80, ge=1)
+
+    def roles(self) -> tuple[str, ...]:
+        """The roles these settings need models for."""
+        return (self.preference_role,) * (self.best_of > 1) + (self.critic_role,) * (self.refine_rounds > 0)
+
+
 class SpeechConfig(OrderedConfig):
     """A protocol whose agents make speeches: word limits and quote checking."""
 
@@ -66,8 +106,43 @@ class SpeechConfig(OrderedConfig):
 
 
 def judge_for(setup: EpisodeSetup, cfg: ProtocolConfig, role: str = "judge") -> Judge:
-    """The LLM judge `cfg.judge` describes, on the model bound to `role`."""
+    """The judge of this episode: the spec's judge entry (`setup.judge`: simulated, human, a jury, a persona)
+    built with `cfg.judge`'s settings, else the LLM judge `cfg.judge` describes on the model bound to `role`.
+    Raises KeyError when that role has no model."""
+    entry = setup.judge
+    if isinstance(entry, JudgeEntry) and role == "judge":
+        q = setup.question
+        truth = q.choices[q.answer] if q.answer is not None and q.choices else None
+        return build_entry_judge(entry, setup.models, cfg.judge, temperature=cfg.temperature, truth=truth)
     return build_judge(setup.model(role), cfg.judge, temperature=cfg.temperature)
+
+
+def persuasive(agent: Arguer, setup: EpisodeSetup, cfg: SpeechConfig, settings: PersuasionSettings) -> Arguer:
+    """`agent` wrapped in a `PersuasiveArguer` as `settings` say (unchanged when they ask for nothing): the
+    preference model is an LLM judge (logprobs, temperature 0, one retry) on the model of the preference role,
+    the critic a `Critic` on the critic role's. Raises KeyError when a role it needs has no model."""
+    if settings.best_of == 1 and settings.refine_rounds == 0:
+        return agent
+    preference = None
+    if settings.best_of > 1:
+        preference = build_judge(setup.model(settings.preference_role), JudgeSettings(max_retries=1), temperature=0.0)
+    critic = None
+    if settings.refine_rounds:
+        critic = Critic(
+            setup.model(settings.critic_role),
+            temperature=cfg.temperature,
+            max_tokens=2 * settings.critique_words + 32,
+            critique_words=settings.critique_words,
+        )
+    return PersuasiveArguer(
+        agent,
+        best_of=settings.best_of,
+        preference=preference,
+        refine_rounds=settings.refine_rounds,
+        critic=critic,
+        temperature=settings.temperature,
+        quotes=cfg.quotes,
+    )
 
 
 def balance_of(question: Question, seed: int, balance: Balance | None) -> Balance:

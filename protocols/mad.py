@@ -130,7 +130,12 @@ async def mad(
 def _majority(votes: Sequence[int | None], n_choices: int, rng: random.Random) -> Judgment:
     """The most common valid vote (ties broken by `rng`, recorded); invalid when nobody gave an answer."""
     counts = Counter(v for v in votes if v is not None)
-    prov = Provenance(judge="majority", aggregation="majority vote of the last round; seeded tie-break")
+    prov = Provenance(
+        judge="majority",
+        aggregation="majority vote of the last round; seeded tie-break",
+        rubric="the agents' own answers (no judge)",
+        rubric_author="program",
+    )
     if not counts:
         return Judgment(judge="majority", valid=False, method="majority", rationale="no valid votes", provenance=prov)
     top = max(counts.values())

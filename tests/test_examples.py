@@ -25,7 +25,9 @@ SCRIPTED = ["--model", "scripted/demo", "-o", "fn=oversight.experiment.demo_scri
 
 
 def _models(spec: Experiment) -> set[str]:
-    return {r.model for r in spec.roles.values()} | {j.model for j in spec.judge_list()}
+    """Every model string of the spec's roles, judges and jurors (simulated and human judges have none)."""
+    judges = [j for entry in spec.judge_list() for j in (entry, *(entry.jurors or []))]
+    return {r.model for r in spec.roles.values()} | {j.model for j in judges if j.model}
 
 
 def test_one_example_per_protocol_and_a_comparison():

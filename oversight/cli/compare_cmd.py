@@ -9,13 +9,14 @@ from typing import Any
 
 from oversight.cli.errors import CLIError
 
-TABLES = ("summary", "paired", "pgr", "sides", "ratings", "rounds", "supervision")
+TABLES = ("summary", "paired", "pgr", "sides", "ratings", "bias", "judges", "jury", "rounds", "supervision")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmp = subparsers.add_parser(
         "compare",
-        help="compare protocols: accuracy (95%% CI), calibration, cost, paired tests, PGR, debater Elo, plots",
+        help="compare protocols and judges: accuracy (95%% CI), calibration, position bias, paired tests, PGR, "
+        "judges on identical transcripts, juries, debater Elo, plots",
         description="Compare the protocols in one or more runs (run directories, or experiment directories for "
         "their newest run). Prints the tables and writes report.md with PNG figures into the first run directory.",
     )
@@ -27,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmp.add_argument("--task", help="task name for episodes that do not record one (default: the run's only task)")
     cmp.add_argument("--resamples", type=int, default=10_000, help="bootstrap/permutation resamples (default 10000)")
     cmp.add_argument("--seed", type=int, default=0, help="seed of every resampling statistic (default 0)")
+    cmp.add_argument(
+        "--reference",
+        metavar="FILE",
+        help="JSONL of a reference population's answer distribution per question (JS distance of juries)",
+    )
     cmp.set_defaults(func=cmd_compare)
 
 
@@ -42,8 +48,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.resamples < 1:
         raise CLIError("--resamples must be >= 1", exit_code=2)
     try:
-        comparison = compare(args.runs, task=args.task, n_resamples=args.resamples, seed=args.seed)
-    except StoreError as err:
+        comparison = compare(
+            args.runs, task=args.task, n_resamples=args.resamples, seed=args.seed, reference=args.reference
+        )
+    except (StoreError, ValueError) as err:
         raise CLIError(str(err), exit_code=2) from None
     if not comparison.records:
         raise CLIError("no scorable episodes (with a gold answer) in " + ", ".join(args.runs))

@@ -33,6 +33,7 @@ _COLUMNS = [
     ("accuracy", "acc", ".3f"),
     ("acc_ci", "95% CI (Wilson)", "ci"),
     ("invalid_rate", "invalid", ".3f"),
+    ("first_shown", "first shown", ".3f"),
     ("tokens", "tokens/ep", ".0f"),
     ("latency", "s/ep", ".1f"),
 ]
@@ -44,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run naive vs consultancy vs debate on the embedded local model and print the comparison",
         description="A weak judge answers questions about a generated document it cannot see: alone (naive), "
         "after a consultant argues one answer (consultancy), after two debaters argue both (debate); the same "
-        "model reading the document (expert) is the ceiling. A real run: it lands in OUT/demo/<run-id>/.",
+        "model reading the document (expert) is the ceiling. The judge is position-swap debiased (it judges both "
+        "answer orders and averages); its position bias is printed beside accuracy. A real run: it lands in "
+        "OUT/demo/<run-id>/.",
     )
     demo.add_argument("--n", type=int, default=DEFAULT_N, help=f"questions (default {DEFAULT_N})")
     demo.add_argument("--model", default=DEFAULT_MODEL, help=f"model of every role (default {DEFAULT_MODEL})")
@@ -145,6 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     comparison = compare([result.run_dir], n_resamples=2000)
     print()
     print(demo_table(comparison))
+    print(position_bias_line(comparison))
     for row in comparison.pgr:
         if _defined(row.get("pgr")):
             print(f"PGR {row['protocol']}: {row['pgr']:.3f} (naive {row['naive']:.3f}, expert {row['expert']:.3f})")
@@ -172,10 +176,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def demo_table(comparison: Comparison) -> str:
-    """The demo's table: accuracy with a Wilson interval, invalid rate, tokens and seconds per episode."""
+    """The demo's table: accuracy with a Wilson interval, invalid rate, the judge's share of first-shown picks
+    (position bias), tokens and seconds per episode."""
     from oversight.comparison.comparison import format_table
 
     return format_table(comparison.summary, _COLUMNS)
+
+
+def position_bias_line(comparison: Comparison) -> str:
+    """One line on the judge's position bias over the whole run: how many verdicts (both orders of every swapped
+    judgment) picked the answer shown first, with a 95% Wilson interval of that share."""
+    from oversight.metrics.binomial import wilson_interval
+
+    picks = [p for r in comparison.records if r.scored for p in r.first_picks]
+    if not picks:
+        return "position bias: no valid verdicts"
+    k, n = sum(picks), len(picks)
+    lo, hi = wilson_interval(k, n)
+    return (
+        f"position bias: the judge picked the answer shown first in {k} of {n} valid verdicts ({k / n:.3f}, 95% CI "
+        f"[{lo:.3f}, {hi:.3f}]); 0.5 = not moved by the order. Its swapped verdicts are averaged, which removes "
+        "that pull from the accuracies above."
+    )
 
 
 def _defined(value: Any) -> bool:

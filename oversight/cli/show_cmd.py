@@ -48,6 +48,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     done = sum(int(r["episodes"]) for r in rows)
     status = _status(run_dir)
     print(f"{done}/{total if total is not None else '?'} episodes finished; status: {status}")
+    pending = sum(int(r.get("pending", 0)) for r in rows)
+    if pending:
+        print(f"{pending} episode(s) wait for a human judgment (pending: not in n, never counted as wrong)")
     return 0
 
 
@@ -89,9 +92,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def print_results(rows: Sequence[dict[str, Any]], *, title: str = "") -> None:
-    """Print result rows (from `Summary.rows()`) as a table: n, accuracy [95% CI], invalid, errors, tokens, cost."""
+    """Print result rows (from `Summary.rows()`) as a table: n, accuracy [95% CI], invalid, errors, pending (when
+    any judgment is), tokens, cost."""
     if title:
         print(title)
+    pending = any(r.get("pending") for r in rows)  # a column only when some human judgment is still pending
     table = []
     for r in rows:
         acc = r.get("accuracy")
@@ -106,11 +111,13 @@ def print_results(rows: Sequence[dict[str, Any]], *, title: str = "") -> None:
                 "-" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
                 "-" if inv is None else f"{inv:.1%}",
                 str(r["errors"]),
+                *([str(r.get("pending", 0))] if pending else []),
                 f"{int(r['tokens']):,}",
                 f"${float(r['cost']):.4f}",
             ]
         )
-    _print_table(["protocol", "judge", "n", "accuracy", "95% CI", "invalid", "errors", "tokens", "cost"], table)
+    header = ["protocol", "judge", "n", "accuracy", "95% CI", "invalid", "errors"]
+    _print_table([*header, *(["pending"] if pending else []), "tokens", "cost"], table)
 
 
 def _print_table(header: list[str], rows: list[list[str]]) -> None:

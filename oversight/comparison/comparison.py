@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oversight.comparison import plots
+from oversight.comparison.population import Reference, distribution_for, load_reference
 from oversight.comparison.records import Record, to_records
 from oversight.comparison.tables import (
     Row,
+    bias_rows,
+    judge_pair_rows,
+    jury_rows,
     paired_rows,
     pgr_rows,
     rating_rows,
@@ -39,6 +43,8 @@ COLUMNS: dict[str, list[Column]] = {
         ("accuracy", "acc", ".3f"),
         ("acc_ci", "95% CI", "ci"),
         ("invalid_rate", "invalid", ".3f"),
+        ("pending", "pending", "d"),
+        ("first_shown", "first shown", ".3f"),
         ("brier", "Brier", ".3f"),
         ("log_score", "log score", ".3f"),
         ("ece", "ECE", ".3f"),
@@ -98,6 +104,42 @@ COLUMNS: dict[str, list[Column]] = {
         ("n_accuracy", "n", "d"),
         ("basis", "basis", "s"),
     ],
+    "bias": [
+        ("protocol", "protocol", "s"),
+        ("judge", "judge", "s"),
+        ("episodes", "episodes", "d"),
+        ("picks", "verdicts", "d"),
+        ("first_shown", "first shown", ".3f"),
+        ("ci", "95% CI", "ci"),
+        ("mean_bias", "mean bias", "+.3f"),
+        ("consistent", "orders agree", ".3f"),
+    ],
+    "judges": [
+        ("protocol", "protocol", "s"),
+        ("task", "task", "s"),
+        ("a", "judge A", "s"),
+        ("b", "judge B", "s"),
+        ("n", "transcripts", "d"),
+        ("acc_a", "acc A", ".3f"),
+        ("acc_b", "acc B", ".3f"),
+        ("diff", "A - B", "+.3f"),
+        ("a_only", "only A right", "d"),
+        ("b_only", "only B right", "d"),
+        ("mcnemar_p", "McNemar p", ".3g"),
+        ("agreement", "same answer", ".3f"),
+        ("ci", "95% CI", "ci"),
+    ],
+    "jury": [
+        ("protocol", "protocol", "s"),
+        ("judge", "jury", "s"),
+        ("episodes", "episodes", "d"),
+        ("jurors", "jurors", "d"),
+        ("entropy", "vote entropy", ".3f"),
+        ("agreement", "pairwise agreement", ".3f"),
+        ("kappa", "Fleiss kappa", ".3f"),
+        ("js", "JS distance", ".3f"),
+        ("js_n", "questions vs reference", "d"),
+    ],
     "rounds": [
         ("kind", "kind", "s"),
         ("protocol", "protocol", "s"),
@@ -131,6 +173,7 @@ _INTERVALS = {
     "diff_ci": ("diff_lo", "diff_hi"),
     "pgr_ci": ("pgr_lo", "pgr_hi"),
     "ci": ("lo", "hi"),
+    "first_ci": ("first_lo", "first_hi"),
     "elo_ci": ("elo_lo", "elo_hi"),
 }
 
@@ -140,6 +183,9 @@ TITLES = {
     "pgr": "Sandwiching: performance gap recovered",
     "sides": "Debate: win rate by side",
     "ratings": "Debaters: Bradley-Terry (Elo) ratings and judge accuracy",
+    "bias": "Judges: position bias (share of verdicts for the answer shown first)",
+    "judges": "Judges compared on identical transcripts",
+    "jury": "Juries: disagreement and distance to a reference population",
     "rounds": "Accuracy by round",
     "supervision": "Oversight: process and outcome supervision of the protocol's answers",
 }
@@ -188,6 +234,7 @@ class Comparison:
         rating_resamples: int = 1000,
         confidence: float = 0.95,
         seed: int = 0,
+        reference: Reference | str | Path | None = None,
     ) -> None:
         self.records = list(records)
         self.sources = list(sources)
@@ -195,6 +242,8 @@ class Comparison:
         self.rating_resamples = rating_resamples
         self.confidence = confidence
         self.seed = seed
+        # a reference population's per-question answer distributions (file or loaded), for the jury table
+        self.reference = load_reference(reference) if isinstance(reference, str | Path) else reference
 
     @classmethod
     def from_episodes(
@@ -230,6 +279,23 @@ class Comparison:
         return rating_rows(self.records, self.rating_resamples, self.confidence, self.seed)
 
     @cached_property
+    def bias(self) -> list[Row]:
+        """Each judge's position bias: the share of verdicts for the answer shown first, with an interval."""
+        return bias_rows(self.records, self.confidence)
+
+    @cached_property
+    def judges(self) -> list[Row]:
+        """Pairs of judges on identical transcripts (a run and its re-judgings)."""
+        return judge_pair_rows(self.records, self.confidence)
+
+    @cached_property
+    def jury(self) -> list[Row]:
+        """Jury disagreement (entropy, pairwise agreement, Fleiss' kappa) and JS distance to the reference."""
+        ref = self.reference
+        lookup = None if ref is None else (lambda r: distribution_for(ref, r.question_id, r.choices))
+        return jury_rows(self.records, lookup)
+
+    @cached_property
     def rounds(self) -> list[Row]:
         """Accuracy per round of multi-round protocols."""
         return round_rows(self.records, self.confidence)
@@ -240,8 +306,8 @@ class Comparison:
         return supervision_rows(self.records, self.confidence)
 
     def rows(self, which: str = "summary") -> list[Row]:
-        """The rows of one table: summary, paired, pgr, sides, ratings, rounds or supervision; raises KeyError
-        otherwise."""
+        """The rows of one table (a key of `COLUMNS`: summary, paired, pgr, sides, ratings, bias, judges, jury,
+        rounds, supervision); raises KeyError otherwise."""
         if which not in COLUMNS:
             raise KeyError(f"unknown table {which!r} (known: {', '.join(COLUMNS)})")
         return getattr(self, which)
@@ -308,10 +374,13 @@ def render_report(comparison: Comparison, figures: dict[str, Path], base: Path) 
     lines = ["# Protocol comparison", ""]
     if c.sources:
         lines += ["Runs: " + ", ".join(f"`{s}`" for s in c.sources), ""]
-    scored = sum(not r.errored for r in c.records)
+    scored = sum(r.scored for r in c.records)
+    errored = sum(r.errored for r in c.records)
+    pending = sum(r.pending and not r.errored for r in c.records)
     lines += [
-        f"{len(c.records)} episodes with a gold answer ({scored} scored, {len(c.records) - scored} errored and left "
-        f"out). Intervals are {c.confidence:.0%}; resampling statistics use seed {c.seed} "
+        f"{len(c.records)} episodes with a gold answer ({scored} scored, {errored} errored and left out, {pending} "
+        f"pending a human judgment and left out). Intervals are {c.confidence:.0%}; resampling statistics use seed "
+        f"{c.seed} "
         f"({c.n_resamples} resamples; {c.rating_resamples} for ratings).",
         "",
     ]
@@ -334,7 +403,16 @@ def render_report(comparison: Comparison, figures: dict[str, Path], base: Path) 
     lines += [
         "## How these numbers are computed",
         "",
-        "- Accuracy counts an invalid (unparseable) final judgment as wrong; episodes that raised are left out.",
+        "- Accuracy counts an invalid (unparseable) final judgment as wrong; episodes that raised, and episodes "
+        "whose judgment is pending (a human has not judged yet), are left out and counted apart.",
+        "- Position bias ('first shown') is the share of verdicts that picked the answer shown first; a swapped "
+        "judge contributes both of its orders. With orders counterbalanced, 0.5 means the order did not move the "
+        "judge, 1.0 that it always backed the first answer.",
+        "- Judges on identical transcripts: a re-judged episode is paired with every other judgment of the same "
+        "transcript (the original run's, other re-judgings'); McNemar's exact test on those transcripts.",
+        "- Juries: vote entropy in bits; pairwise agreement is the share of juror pairs choosing alike; Fleiss' kappa "
+        "uses the episodes where every juror gave a valid verdict; JS distance (base 2, in [0, 1]) compares the "
+        "jury's pooled votes per question with the reference population's distribution.",
         "- Brier score is the multi-class form, sum over choices of (p - [gold])^2, averaged (0 best, 2 worst). "
         "The log score is the mean natural log of the probability given to the gold answer (0 best), with "
         "probabilities clipped to [1e-12, 1 - 1e-12]. ECE is top-label, 10 equal-width bins, weighted by bin size. "

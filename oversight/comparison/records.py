@@ -3,8 +3,12 @@
 Conventions (stated in the report too):
 * an episode that raised (`error` set) is an infrastructure failure: it is counted in `errors` and left out of
   every statistic;
+* a pending final judgment (a human who has not judged yet) is counted in `pending` and left out of every
+  statistic: never counted as wrong;
 * an invalid or missing final judgment counts as a wrong answer in accuracy, and is counted in `invalid`;
-* calibration uses only judgments that carry probabilities.
+* calibration uses only judgments that carry probabilities;
+* a re-judged episode is reported under the label, task, question and seed of the episode whose transcript it
+  judged, so its judge is compared with the original one on the identical transcript (`transcript`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from oversight.episode import Episode, ProtocolResult, SupervisionScore
+from oversight.episode import Episode, Judgment, ProtocolResult, SupervisionScore, report_judge, report_label
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -51,10 +55,24 @@ class Record:
     interim_correct: list[bool | None] = field(default_factory=list)  # per judgment, last one final
     debaters: list[Debater] = field(default_factory=list)
     supervision: dict[str, SupervisionScore] = field(default_factory=dict)  # overseer -> its check
+    pending: bool = False  # the final judgment waits for a human
+    transcript: str = ""  # the id of the episode whose agents made the transcript judged
+    first_picks: list[bool] = field(default_factory=list)  # per verdict (both orders of a swap): first shown picked?
+    position_bias: float | None = None  # a swapped judgment's mean p(first shown) - 1/k
+    swap_consistent: bool | None = None  # a swapped judgment: both orders picked the same answer
+    votes: list[int] | None = None  # a jury's votes per choice
+    jury_entropy: float | None = None
+    jury_agreement: float | None = None
+    choices: list[str] = field(default_factory=list)
 
     @property
     def item(self) -> tuple[str, str, int]:
         return (self.task, self.question_id, self.seed)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the record enters the statistics: it neither errored nor waits for a human."""
+        return not self.errored and not self.pending
 
 
 def _debater_model(ep: Episode, result: ProtocolResult, role: str, answer: int) -> str:
@@ -76,24 +94,42 @@ def _latency(ep: Episode) -> float | None:
     return None
 
 
+def first_shown_picks(j: Judgment) -> list[bool]:
+    """Whether each verdict behind `j` picked the answer shown first: both orders of a swapped judgment, else `j`
+    itself (nothing for invalid verdicts or unknown orders)."""
+    verdicts = j.parts if j.position is not None else [j]
+    out = []
+    for v in verdicts:
+        order = v.provenance.order_shown
+        if v.valid and not v.pending and v.choice is not None and order:
+            out.append(v.choice == order[0])
+    return out
+
+
 def to_record(ep: Episode, task: str) -> Record:
-    """The `Record` of one episode, its task named by the caller."""
+    """The `Record` of one episode, its task named by the caller (a re-judged episode keeps its source's)."""
     final = ep.final
     valid = bool(final is not None and final.valid and final.choice is not None)
     gold = ep.gold
     result = ProtocolResult.read(ep.meta)
+    source = result.source
+    position = final.position if final is not None else None
+    jury = final.jury if final is not None else None
+    consistent = None
+    if position is not None and final is not None and len(final.parts) == 2 and all(p.valid for p in final.parts):
+        consistent = final.parts[0].choice == final.parts[1].choice
     rounds = ep.protocol_config.get("rounds")
     probs = list(final.probabilities) if valid and final is not None and final.probabilities else None
     interim = [
         (j.choice == gold) if (j.valid and j.choice is not None and gold is not None) else None for j in ep.judgments
     ]
     return Record(
-        label=str(ep.meta.get("label") or ep.protocol),
-        protocol=ep.protocol,
-        judge=ep.judge or ep.roles.get("judge", ""),
-        task=task,
-        question_id=ep.question_id,
-        seed=ep.seed,
+        label=report_label(ep),
+        protocol=source.protocol if source and source.protocol else ep.protocol,
+        judge=report_judge(ep),
+        task=source.task if source and source.task else task,
+        question_id=source.question if source and source.question else ep.question_id,
+        seed=source.seed if source else ep.seed,
         tier=result.tier,
         gold=gold,
         choice=final.choice if final is not None else None,
@@ -108,6 +144,15 @@ def to_record(ep: Episode, task: str) -> Record:
         interim_correct=interim,
         debaters=_debaters(ep, result),
         supervision=result.supervision,
+        pending=bool(final is not None and final.pending),
+        transcript=(source.transcript or source.episode) if source else ep.id,
+        first_picks=first_shown_picks(final) if final is not None and valid else [],
+        position_bias=position.bias if position is not None else None,
+        swap_consistent=consistent,
+        votes=list(jury.votes) if jury is not None and jury.valid else None,
+        jury_entropy=jury.entropy if jury is not None else None,
+        jury_agreement=jury.agreement if jury is not None else None,
+        choices=list(ep.choices),
     )
 
 

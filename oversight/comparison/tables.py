@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from oversight.comparison.records import EXPERT, NAIVE, Record
+from oversight.metrics.agreement import fleiss_kappa, jensen_shannon_distance
 from oversight.metrics.binomial import wilson_interval
 from oversight.metrics.calibration import (
     brier_score,
@@ -58,8 +59,9 @@ def _probability_matrix(records: Sequence[Record]) -> tuple[np.ndarray, np.ndarr
 
 
 def summary_row(records: Sequence[Record], confidence: float = 0.95) -> Row:
-    """Accuracy (Wilson interval), invalid rate, calibration, tokens, cost and latency of one group."""
-    scored = [r for r in records if not r.errored]
+    """Accuracy (Wilson interval), invalid rate, calibration, share of first-shown picks, tokens, cost and latency
+    of one group; pending judgments are counted apart."""
+    scored = [r for r in records if r.scored]
     n = len(scored)
     correct = sum(r.correct for r in scored)
     lo, hi = wilson_interval(correct, n, confidence)
@@ -67,9 +69,16 @@ def summary_row(records: Sequence[Record], confidence: float = 0.95) -> Row:
     conf, top_correct = top_label(probs, gold)
     cost = sum(r.cost for r in scored)
     latencies = [r.latency for r in scored if r.latency is not None]
+    picks = [p for r in scored for p in r.first_picks]
+    first_lo, first_hi = wilson_interval(sum(picks), len(picks), confidence)
     return {
         "n": n,
-        "errors": len(records) - n,
+        "errors": sum(r.errored for r in records),
+        "pending": sum(r.pending and not r.errored for r in records),
+        "first_shown": _ratio(sum(picks), len(picks)),
+        "first_lo": first_lo,
+        "first_hi": first_hi,
+        "n_picks": len(picks),
         "correct": correct,
         "accuracy": _ratio(correct, n),
         "acc_lo": lo,
@@ -99,7 +108,7 @@ def summary_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Ro
 def _by_item(records: Iterable[Record]) -> dict[tuple[str, str, int], Record]:
     out: dict[tuple[str, str, int], Record] = {}
     for r in records:
-        if not r.errored:
+        if r.scored:
             out.setdefault(r.item, r)
     return out
 
@@ -174,7 +183,7 @@ def pgr_rows(
         naive, expert = _tier_label(group, NAIVE), _tier_label(group, EXPERT)
         if not naive or not expert:
             continue
-        by_label = group_by([r for r in group if not r.errored], lambda r: r.label)
+        by_label = group_by([r for r in group if r.scored], lambda r: r.label)
         means = {
             label: {
                 q: float(np.mean([r.correct for r in rs])) for q, rs in group_by(recs, lambda r: r.question_id).items()
@@ -225,7 +234,7 @@ def _winner(r: Record) -> str | None:
 
 
 def _debates(records: Sequence[Record]) -> list[Record]:
-    return [r for r in records if not r.errored and len(r.debaters) >= 2]
+    return [r for r in records if r.scored and len(r.debaters) >= 2]
 
 
 def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
@@ -321,7 +330,7 @@ def round_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]
     `protocol_config["rounds"]`; accuracy per configured number of rounds.
     """
     rows: list[Row] = []
-    scored = [r for r in records if not r.errored]
+    scored = [r for r in records if r.scored]
     for (label, judge, task), group in group_by(scored, lambda r: (r.label, r.judge, r.task)).items():
         depth = max(len(r.interim_correct) for r in group)
         if depth < 2:
@@ -396,3 +405,119 @@ def supervision_rows(records: Sequence[Record], confidence: float = 0.95) -> lis
                 }
             )
     return rows
+def bias_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """Position bias per protocol label x judge: the share of verdicts that picked the answer shown first (both
+    orders of a swapped judgment count), with a Wilson interval; for swapped judges also the mean bias
+    (p(first shown) - 1/k) and the share of episodes whose two orders agreed.
+
+    With answer orders counterbalanced, a judge that reads the arguments picks the first answer about half the
+    time; one that backs whatever is shown first, always. The interval treats verdicts as independent (the two
+    orders of one episode are not, so for swapped judges it is somewhat too narrow).
+    """
+    rows = []
+    for (label, judge), group in group_by([r for r in records if r.scored], lambda r: (r.label, r.judge)).items():
+        picks = [p for r in group for p in r.first_picks]
+        if not picks:
+            continue
+        lo, hi = wilson_interval(sum(picks), len(picks), confidence)
+        biases = [r.position_bias for r in group if r.position_bias is not None]
+        consistent = [r.swap_consistent for r in group if r.swap_consistent is not None]
+        rows.append(
+            {
+                "protocol": label,
+                "judge": judge,
+                "episodes": len(group),
+                "picks": len(picks),
+                "first_shown": sum(picks) / len(picks),
+                "lo": lo,
+                "hi": hi,
+                "mean_bias": float(np.mean(biases)) if biases else math.nan,
+                "consistent": _ratio(sum(consistent), len(consistent)) if consistent else math.nan,
+            }
+        )
+    return rows
+
+
+def judge_pair_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """Judges compared on identical transcripts: per protocol label x task, every pair of judges that judged the
+    same transcripts (an original run and its re-judgings): accuracy of each, the difference, McNemar's exact
+    test, and how often they chose the same answer."""
+    rows = []
+    scored = [r for r in records if r.scored]
+    for (label, task), group in group_by(scored, lambda r: (r.label, r.task)).items():
+        by_judge: dict[str, dict[str, Record]] = {}
+        for r in group:
+            by_judge.setdefault(r.judge, {}).setdefault(r.transcript, r)
+        for a, b in combinations(sorted(by_judge), 2):
+            shared = [t for t in by_judge[a] if t in by_judge[b]]
+            if not shared:
+                continue
+            ra, rb = [by_judge[a][t] for t in shared], [by_judge[b][t] for t in shared]
+            ca, cb = [r.correct for r in ra], [r.correct for r in rb]
+            same = [x.valid and y.valid and x.choice == y.choice for x, y in zip(ra, rb, strict=True)]
+            lo, hi = wilson_interval(sum(same), len(same), confidence)
+            mc = mcnemar_exact(ca, cb)
+            rows.append(
+                {
+                    "protocol": label,
+                    "task": task,
+                    "a": a,
+                    "b": b,
+                    "n": len(shared),
+                    "acc_a": float(np.mean(ca)),
+                    "acc_b": float(np.mean(cb)),
+                    "diff": float(np.mean(ca)) - float(np.mean(cb)),
+                    "a_only": mc.a_only,
+                    "b_only": mc.b_only,
+                    "mcnemar_p": mc.p_value,
+                    "agreement": sum(same) / len(same),
+                    "lo": lo,
+                    "hi": hi,
+                }
+            )
+    return rows
+
+
+def jury_rows(
+    records: Sequence[Record], reference: Callable[[Record], list[float] | None] | None = None
+) -> list[Row]:
+    """Jury disagreement per protocol label x judge: mean vote entropy (bits) and pairwise agreement per episode,
+    Fleiss' kappa over the episodes in which every juror gave a valid verdict, and (with `reference`, a function
+    giving a record's reference-population distribution over its choices) the mean Jensen–Shannon distance
+    between the jury's vote distribution and the reference's, per question."""
+    rows = []
+    juries = [r for r in records if r.scored and r.votes is not None]
+    for (label, judge), group in group_by(juries, lambda r: (r.label, r.judge)).items():
+        full = max(sum(r.votes or []) for r in group)
+        table = [list(r.votes or []) for r in group if sum(r.votes or []) == full]
+        width = max((len(t) for t in table), default=0)
+        table = [t + [0] * (width - len(t)) for t in table]
+        entropies = [r.jury_entropy for r in group if r.jury_entropy is not None]
+        agreements = [r.jury_agreement for r in group if r.jury_agreement is not None]
+        row: Row = {
+            "protocol": label,
+            "judge": judge,
+            "episodes": len(group),
+            "jurors": full,
+            "entropy": float(np.mean(entropies)) if entropies else math.nan,
+            "agreement": float(np.mean(agreements)) if agreements else math.nan,
+            "kappa": _none_nan(fleiss_kappa(table)),
+            "kappa_n": len(table),
+            "js": math.nan,
+            "js_n": 0,
+        }
+        if reference is not None:
+            distances = []
+            for _q, rs in group_by(group, lambda r: (r.task, r.question_id)).items():
+                ref = reference(rs[0])
+                pooled = [sum((r.votes or [])[i] for r in rs) for i in range(len(rs[0].votes or []))]
+                if ref is not None and len(ref) == len(pooled) and sum(pooled) > 0 and sum(ref) > 0:
+                    distances.append(jensen_shannon_distance(pooled, ref))
+            if distances:
+                row["js"], row["js_n"] = float(np.mean(distances)), len(distances)
+        rows.append(row)
+    return rows
+
+
+def _none_nan(x: float | None) -> float:
+    return math.nan if x is None else x

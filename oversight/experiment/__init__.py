@@ -1,14 +1,20 @@
-"""Experiments: a spec (`Experiment`), its expansion into episodes, and the concurrent runner with resume."""
+"""Experiments: a spec (`Experiment`), its expansion into episodes, the concurrent runner with resume, and
+re-judging of recorded runs (`rejudge`)."""
 
+from oversight.experiment.rejudge import rejudge, rejudge_experiment
 from oversight.experiment.runner import ResumeMismatchError, RoleModel, RunResult, arun_experiment, run_experiment
-from oversight.experiment.spec import Experiment, SpecError
+from oversight.experiment.spec import Experiment, JudgeSpec, JurorSpec, SpecError
 
 __all__ = [
     "Experiment",
+    "JudgeSpec",
+    "JurorSpec",
     "ResumeMismatchError",
     "RoleModel",
     "RunResult",
     "SpecError",
     "arun_experiment",
+    "rejudge",
+    "rejudge_experiment",
     "run_experiment",
 ]

@@ -122,7 +122,8 @@ class Engine:
             managed = self.bindings[(role, binding_key(rspec))]
             models[role] = RoleModel(managed, role, self._role_config(rspec, plan.seed))
         q = plan.question
-        setup = EpisodeSetup(q, models, plan.config, plan.seed, Balance.of(q.id, plan.seed, plan.rank))
+        balance = Balance.of(q.id, plan.seed, plan.rank)
+        setup = EpisodeSetup(q, models, plan.config, plan.seed, balance, plan.judge_entry)
         start_wall = time.time()
         t0 = time.perf_counter()
         record_transcripts()

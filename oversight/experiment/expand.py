@@ -11,8 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from oversight.counterbalance import balance_ranks
 from oversight.episode import episode_id
-from oversight.experiment.spec import Experiment, JudgeSpec, ProtocolSpec, RoleSpec, SpecError, TaskSpec
+from oversight.experiment.spec import Experiment, JudgeSpec, JurorSpec, ProtocolSpec, RoleSpec, SpecError, TaskSpec
 from oversight.hashing import stable_hash
+from oversight.judge_entry import JudgeEntry
 from oversight.protocol_registry import ProtocolEntry, get_protocol
 from oversight.tasks.taskset import subsample
 from oversight.types import Question
@@ -43,6 +44,7 @@ class EpisodePlan:
     seed: int
     task: str = ""  # the task entry's dataset ref
     rank: int | None = None  # the question's rank in its task's seeded shuffle (exact counterbalancing)
+    judge_entry: JudgeEntry | None = None  # the judge entry as the judges layer builds it
 
 
 def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
@@ -71,20 +73,23 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
     # Counterbalancing is exact per task and seed: each plan carries its question's rank in a seeded shuffle.
     ranks = {(t.index, seed): balance_ranks([q.id for q in t.questions], seed) for t in tasks for seed in seeds}
     for p_idx, proto in enumerate(spec.protocols):
-        entry = get_protocol(proto.name)
+        protocol = get_protocol(proto.name)
         try:
-            config = entry.config.model_validate(proto.config)
+            config = protocol.config.model_validate(proto.config)
         except ValidationError as err:  # check() normally catches this first
             raise SpecError(f"protocols[{p_idx}]: {err}") from None
         config_dump = config.model_dump(mode="json")
         hashed_config = {"protocol": proto.name, "label": proto.label, **config_dump}
-        judges: list[JudgeSpec | None] = list(spec.judge_list()) if entry.judged else [None]
-        wanted = [r for r in (*entry.roles, *entry.optional_roles) if r != "judge" and r in spec.roles]
+        judges: list[JudgeSpec | None] = list(spec.judge_list()) if protocol.judged else [None]
+        wanted = [r for r in (*protocol.roles, *protocol.optional_roles) if r != "judge" and r in spec.roles]
         for judge in judges or [None]:
             roles = {r: spec.roles[r] for r in wanted}
             if judge is not None:
-                roles["judge"] = judge
+                roles.update(judge.bound_roles())
             role_key = {r: _role_identity(rs) for r, rs in roles.items()}
+            if judge is not None and judge.kind != "model":  # no model, or several: the entry itself is the judge
+                role_key["judge"] = _entry_identity(judge)
+            entry = judge.entry() if judge is not None else None
             for seed in seeds:
                 for task in tasks:
                     rank_of = ranks[(task.index, seed)]
@@ -98,7 +103,18 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
                         seen.add(eid)
                         plans.append(
                             EpisodePlan(
-                                eid, q, proto, entry, config, config_dump, judge, roles, seed, task.name, rank_of[q.id]
+                                eid,
+                                q,
+                                proto,
+                                protocol,
+                                config,
+                                config_dump,
+                                judge,
+                                roles,
+                                seed,
+                                task.name,
+                                rank_of[q.id],
+                                entry,
                             )
                         )
     return plans
@@ -112,9 +128,19 @@ def ids_digest(plans: list[EpisodePlan]) -> str:
 def _role_identity(spec: RoleSpec) -> str:
     # Model + explicit generation settings decide outputs; provider options (URLs, keys) do not enter the id.
     ident: dict[str, Any] = {"model": spec.model, **spec.generation()}
+    if isinstance(spec, JurorSpec) and spec.persona is not None:
+        ident["persona"] = spec.persona  # a persona is a prompt: it changes outputs
     if isinstance(spec, JudgeSpec):
         ident["judge"] = spec.name
     return json.dumps(ident, sort_keys=True, default=str)
+
+
+def _entry_identity(judge: JudgeSpec) -> str:
+    # Simulated parameters, human ids, jurors and the jury's rule all decide a judgment; options do not.
+    data = judge.model_dump(mode="json", exclude_defaults=True, exclude={"options"})
+    for juror in data.get("jurors") or []:
+        juror.pop("options", None)
+    return json.dumps({"entry": data}, sort_keys=True, default=str)
 
 
 def _local_path(dataset: str, base_dir: Path) -> Path | None:

@@ -90,7 +90,10 @@ def build_models(
     shared: dict[str, ManagedModel] = {}
     out: dict[tuple[str, str], ManagedModel] = {}
     entries: list[tuple[str, str, RoleSpec]] = [(f"roles.{r}", r, s) for r, s in spec.roles.items()]
-    entries += [(f"judges[{i}]", "judge", j) for i, j in enumerate(spec.judge_list()) if j.name]
+    for i, judge in enumerate(spec.judge_list()):
+        for role, rspec in judge.bound_roles().items():
+            where = f"judges[{i}]" if role == "judge" else f"judges[{i}].jurors[{int(role.rsplit('_', 1)[1]) - 1}]"
+            entries.append((where, role, rspec))
     for where, role, rspec in entries:
         key = binding_key(rspec)
         managed = shared.get(key)

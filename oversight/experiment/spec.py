@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from oversight.judge_entry import JudgeEntry, SimulatedJudgeParams, check_judge_id
+from oversight.metrics.jury import Aggregate, JuryRule
 from oversight.models.secrets import redact
 from oversight.protocol_registry import get_protocol
 from oversight.types import GenerateConfig
@@ -49,6 +51,17 @@ class TaskSpec(_Strict):
 _GEN_FIELDS = ("temperature", "max_tokens", "seed", "stop", "logprobs", "top_logprobs", "extra")
 
 
+def _check_model_string(value: str) -> str:
+    from oversight.models.base import ModelConfigError
+    from oversight.models.registry import split_model_string
+
+    try:
+        split_model_string(value)
+    except ModelConfigError as err:
+        raise ValueError(str(err)) from None
+    return value
+
+
 class RoleSpec(_Strict):
     """A model string, provider options, and generation settings that become this role's defaults."""
 
@@ -70,14 +83,7 @@ class RoleSpec(_Strict):
     @field_validator("model")
     @classmethod
     def _model_string(cls, value: str) -> str:
-        from oversight.models.base import ModelConfigError
-        from oversight.models.registry import split_model_string
-
-        try:
-            split_model_string(value)
-        except ModelConfigError as err:
-            raise ValueError(str(err)) from None
-        return value
+        return _check_model_string(value)
 
     def generation(self) -> dict[str, Any]:
         """The generation settings this spec sets explicitly (unset ones are left to the protocol)."""
@@ -91,16 +97,108 @@ class RoleSpec(_Strict):
         return GenerateConfig(**gen)
 
 
-class JudgeSpec(RoleSpec):
-    """A model bound to the "judge" role; each judge entry yields its own episodes. `name` defaults to the model."""
+class JurorSpec(RoleSpec):
+    """One judge: a model (an LLM judge, a persona juror with `persona`), a simulated judge (`simulated = {...}`,
+    see `judges.SimulatedJudgeParams`) or a human (`human = "judge-id"`: pending until judged, or live).
+    `population` labels the population a juror stands for. Give exactly one of model, simulated, human."""
 
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+
+    model: str = ""
     name: str = ""
+    simulated: SimulatedJudgeParams | None = None
+    human: str | None = None
+    persona: str | None = Field(default=None, min_length=1)
+    population: str | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _model_string(cls, value: str) -> str:
+        return _check_model_string(value) if value else value
+
+    @field_validator("human")
+    @classmethod
+    def _human_id(cls, value: str | None) -> str | None:
+        return None if value is None else check_judge_id(value)
+
+    @property
+    def kind(self) -> str:
+        """`model`, `simulated`, `human` (or, for a judge entry, `jury`)."""
+        return "model" if self.model else "simulated" if self.simulated is not None else "human"
+
+    def _kinds(self) -> list[str]:
+        return [k for k, v in (("model", self.model), ("simulated", self.simulated), ("human", self.human)) if v]
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> JurorSpec:
+        kinds = self._kinds()
+        if len(kinds) != 1 and type(self) is JurorSpec:
+            raise ValueError(f"give exactly one of model, simulated, human (got {', '.join(kinds) or 'none'})")
+        if self.persona is not None and not self.model:
+            raise ValueError("persona: a persona juror is a prompt on a model; give model too")
+        return self
+
+    def default_name(self) -> str:
+        return self.model or (f"human/{self.human}" if self.human else "simulated")
+
+    def entry(self, role: str) -> JudgeEntry:
+        """This judge as the judges layer builds it, its model (if any) bound to `role`."""
+        return JudgeEntry(
+            name=self.name or self.default_name(),
+            kind=self.kind,  # type: ignore[arg-type]
+            role=role if self.model else None,
+            simulated=self.simulated,
+            human=self.human,
+            persona=self.persona,
+            population=self.population,
+        )
+
+
+class JudgeSpec(JurorSpec):
+    """A judge entry; each yields its own episodes, its model bound to the "judge" role. `name` defaults to the
+    model. A jury instead lists `jurors` (each a `JurorSpec`; their models are bound to the roles `judge_1`,
+    `judge_2`, ...) and names its rule: `aggregate` (majority, mean, welfare, thresholded), `alpha` (welfare
+    rules, >= 0; `inf` is the minimum), `threshold` (thresholded, in [0, 1]) and `disagreement` (signal or
+    noise, recorded in provenance)."""
+
+    jurors: list[JurorSpec] | None = None
+    aggregate: Aggregate = "mean"
+    alpha: float = Field(default=1.0, ge=0.0)
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    disagreement: Literal["signal", "noise"] = "noise"
+
+    @property
+    def kind(self) -> str:
+        return "jury" if self.jurors is not None else super().kind
 
     @model_validator(mode="after")
     def _default_name(self) -> JudgeSpec:
+        kinds = self._kinds() + (["jurors"] if self.jurors is not None else [])
+        if len(kinds) != 1:
+            raise ValueError(
+                f"give exactly one of model, simulated, human, jurors (got {', '.join(kinds) or 'none'})"
+            )
+        if self.jurors is not None and not self.jurors:
+            raise ValueError("jurors: a jury needs at least one juror")
         if not self.name:
-            self.name = self.model
+            self.name = "jury" if self.jurors is not None else self.default_name()
         return self
+
+    def bound_roles(self) -> dict[str, RoleSpec]:
+        """role -> the model entry bound to it: "judge" for a model judge, `judge_<k>` for a jury's model jurors."""
+        if self.jurors is not None:
+            return {f"judge_{k + 1}": j for k, j in enumerate(self.jurors) if j.model}
+        return {"judge": self} if self.model else {}
+
+    def entry(self, role: str = "judge") -> JudgeEntry:
+        """This judge entry as the judges layer builds it (`judges.JudgeEntry`)."""
+        if self.jurors is None:
+            return super().entry(role)
+        rule = JuryRule(
+            aggregate=self.aggregate, alpha=self.alpha, threshold=self.threshold, disagreement=self.disagreement
+        )
+        jurors = tuple(j.entry(f"judge_{k + 1}") for k, j in enumerate(self.jurors))
+        return JudgeEntry(name=self.name, kind="jury", jurors=jurors, rule=rule)
 
 
 class ProtocolSpec(BaseModel):

@@ -1,7 +1,8 @@
 """Per protocol x judge tallies: n, accuracy with a 95% Wilson interval, invalid rate, errors, tokens, cost.
 
-Accuracy is `correct / n` where `n` counts scored episodes (no error, gold answer known). An invalid final
-judgment (unparseable, or none) counts as not correct and is reported separately as the invalid rate.
+Accuracy is `correct / n` where `n` counts scored episodes (no error, gold answer known, not pending). An invalid
+final judgment (unparseable, or none) counts as not correct and is reported separately as the invalid rate. A
+pending judgment (a human who has not judged yet) is counted on its own, never as wrong.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from oversight.episode import Episode
+from oversight.episode import Episode, report_judge, report_label
 from oversight.metrics.binomial import wilson_interval
 
 
@@ -22,6 +23,7 @@ class Tally:
     correct: int = 0
     invalid: int = 0
     errors: int = 0
+    pending: int = 0
     tokens: int = 0
     cost: float = 0.0
 
@@ -33,10 +35,13 @@ class Tally:
         if ep.error is not None:
             self.errors += 1
             return
+        final = ep.final
+        if final is not None and final.pending:
+            self.pending += 1
+            return
         if ep.gold is None:
             return
         self.n += 1
-        final = ep.final
         if final is None or not final.valid or final.choice is None:
             self.invalid += 1
         elif ep.correct:
@@ -58,14 +63,15 @@ class Tally:
             "invalid": self.invalid,
             "invalid_rate": self.invalid / self.n if self.n else None,
             "errors": self.errors,
+            "pending": self.pending,
             "tokens": self.tokens,
             "cost": self.cost,
         }
 
 
 def group_key(ep: Episode) -> tuple[str, str]:
-    """(protocol label, judge name) of an episode; the label falls back to the protocol name."""
-    return (str(ep.meta.get("label", ep.protocol)), ep.judge)
+    """(protocol label, judge name) of an episode: see `oversight.episode.report_label` / `report_judge`."""
+    return (report_label(ep), report_judge(ep))
 
 
 class Summary:

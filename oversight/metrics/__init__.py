@@ -36,6 +36,12 @@ _LAZY: dict[str, str] = {
         "oversight.metrics.paired",
     ),
     **dict.fromkeys(["PGRResult", "performance_gap_recovered"], "oversight.metrics.sandwich"),
+    **dict.fromkeys(["alpha_fair_welfare", "thresholded_welfare"], "oversight.metrics.welfare"),
+    **dict.fromkeys(
+        ["fleiss_kappa", "jensen_shannon_distance", "pairwise_agreement", "vote_entropy"],
+        "oversight.metrics.agreement",
+    ),
+    **dict.fromkeys(["AGGREGATES", "JuryDecision", "JuryRule", "aggregate_votes"], "oversight.metrics.jury"),
     **dict.fromkeys(
         ["ELO_SCALE", "Rating", "WinRate", "bradley_terry", "bradley_terry_ratings", "to_elo", "win_rate_by_side"],
         "oversight.metrics.ratings",

@@ -97,6 +97,13 @@ BUILTIN_TASKS: list[TaskInfo] = [
         source="local CSV in the published format",
     ),
     TaskInfo(
+        "recorded",
+        "oversight.tasks.recorded:load_recorded",
+        "The judgments of a recorded run, to judge again (option run=RUN_DIR; oversight rejudge builds this)",
+        kind="local",
+        source="a run directory of this tool",
+    ),
+    TaskInfo(
         "gen/hidden-passage",
         f"{_G}.hidden_passage:generate",
         "generated records of fictional people/places/events; questions answerable only from the hidden document",

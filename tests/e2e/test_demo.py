@@ -34,7 +34,8 @@ def test_demo_command_runs_on_the_local_model(tmp_path: Path):
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     header = next(line for line in lines if line.startswith("protocol"))
-    assert all(col in header for col in ("acc", "95% CI", "invalid", "tokens/ep"))
+    assert all(col in header for col in ("acc", "95% CI", "invalid", "first shown", "tokens/ep"))
+    assert any(line.startswith("position bias: the judge picked the answer shown first in") for line in lines)
     for label in LABELS:
         assert any(line.startswith(label + " ") for line in lines), label
 
@@ -49,6 +50,8 @@ def test_demo_command_runs_on_the_local_model(tmp_path: Path):
     assert {ep["protocol"] for ep in episodes} == {"direct", "consultancy", "debate"}
     for ep in episodes:
         assert ep["error"] is None and ep["tokens"] > 0
+        final = ep["judgments"][-1]  # the swap-debiased judge: both orders kept, position bias recorded
+        assert final["method"] == "swap" and len(final["parts"]) == 2 and final["position"]["orders"]
         assert {t["model"] for t in ep["turns"] if t.get("seen")} == {"local/smollm2-135m"}
     questions = {label: {ep["question_id"] for ep in eps} for label, eps in by_label.items()}
     assert len({frozenset(q) for q in questions.values()}) == 1  # every protocol on the same questions
