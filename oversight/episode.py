@@ -136,6 +136,8 @@ class Judgment(BaseModel):
     judge: str
     probabilities: list[float] | None = None
     choice: int | None = None
+    #: the free-form answer, for questions without choices (scored against the question's gold answers)
+    answer: str | None = None
     valid: bool = True
     method: Literal[
         "logprobs", "stated", "parsed", "majority", "human", "program", "swap", "jury", "simulated"
@@ -169,6 +171,8 @@ class Episode(BaseModel):
     judge: str = ""  # name of the judge entry this episode was judged by
     seed: int = 0
     gold: int | None = None
+    #: gold answers of a question without choices (its `meta["answers"]`), scored by `answers_match`
+    gold_answers: list[str] = Field(default_factory=list)
     choices: list[str] = Field(default_factory=list)
     turns: list[Turn] = Field(default_factory=list)
     judgments: list[Judgment] = Field(default_factory=list)
@@ -183,6 +187,11 @@ class Episode(BaseModel):
     @property
     def final(self) -> Judgment | None:
         return self.judgments[-1] if self.judgments else None
+
+    @property
+    def scorable(self) -> bool:
+        """Whether the episode has a gold answer to be scored against (a choice, or free-form gold answers)."""
+        return self.gold is not None or bool(self.gold_answers)
 
 
 def report_label(ep: Episode) -> str:
@@ -317,11 +326,27 @@ class Outcome:
         return assemble_episode(self, question=self.question, **fields)
 
 
-def scored_correct(final: Judgment | None, gold: int | None) -> bool | None:
-    """Whether `final` chose `gold`: None when there is no gold answer or no valid (or a pending) final judgment."""
-    if final is None or final.pending or not final.valid or final.choice is None or gold is None:
+def answered(judgment: Judgment | None) -> bool:
+    """Whether `judgment` gives a usable answer: valid, not pending, and a choice (or a free-form answer)."""
+    if judgment is None or judgment.pending or not judgment.valid:
+        return False
+    return judgment.choice is not None or judgment.answer is not None
+
+
+def scored_correct(final: Judgment | None, gold: int | None, gold_answers: Sequence[str] = ()) -> bool | None:
+    """Whether `final` is right: its choice is `gold`, or (a question without choices) its free-form answer
+    matches one of `gold_answers` (`oversight.tasks.answers.answers_match`: numbers by value, text normalised).
+    None when there is no gold answer or no usable (or a pending) final judgment."""
+    if not answered(final):
         return None
-    return final.choice == gold
+    assert final is not None
+    if gold is not None:
+        return None if final.choice is None else final.choice == gold
+    if gold_answers and final.answer is not None:
+        from oversight.tasks.answers import answers_match
+
+        return any(answers_match(final.answer, g) for g in gold_answers)
+    return None
 
 
 def _nested(j: Judgment) -> list[Judgment]:
@@ -369,8 +394,9 @@ def assemble_episode(
             if not j.provenance.gold_source:
                 j.provenance.gold_source = source
     gold = shown.answer
+    gold_answers = [] if shown.choices else [str(a) for a in shown.meta.get("answers") or []]
     final = judgments[-1] if judgments else None
-    correct = scored_correct(final, gold) if error is None else None
+    correct = scored_correct(final, gold, gold_answers) if error is None else None
     meta: dict[str, Any] = outcome.result.model_dump(mode="json") if outcome is not None else {}
     if extra_meta:
         meta.update(extra_meta)
@@ -388,6 +414,7 @@ def assemble_episode(
         judge=judge,
         seed=seed,
         gold=gold,
+        gold_answers=gold_answers,
         choices=list(shown.choices),
         turns=turns,
         judgments=judgments,

@@ -100,7 +100,7 @@ def apply_submissions(ep: Episode, subs: list[SubmittedJudgment]) -> Episode:
         _place(ep, sub.path, given)
         changed = True
     if changed and ep.error is None:
-        ep.correct = scored_correct(ep.final, ep.gold)
+        ep.correct = scored_correct(ep.final, ep.gold, ep.gold_answers)
     return ep
 
 

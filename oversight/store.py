@@ -338,6 +338,7 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
                 "seed": ep.seed,
                 "gold": ep.gold,
                 "choice": final.choice if final else None,
+                "answer": final.answer if final else None,
                 "valid": bool(final and final.valid),
                 "correct": ep.correct,
                 "turns": len(ep.turns),

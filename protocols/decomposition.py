@@ -660,6 +660,7 @@ def tree_judgment(tree: GrownTree, q: Question, order: Sequence[int]) -> Judgmen
         judge="program/decomposition-tree",
         probabilities=[1.0 if i == choice else 0.0 for i in range(len(q.choices))] if choice is not None else None,
         choice=choice,
+        answer=None if q.choices else tree.answer,
         valid=valid,
         method="program",
         rationale=tree.answer or "",

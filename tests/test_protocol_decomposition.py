@@ -309,7 +309,8 @@ async def test_free_form_questions_are_scored_by_their_gold_answer():
     out = await run(DecompositionConfig(two_choice=False), q=q, model=scripted(exact))
     assert out.result.answer == gold and out.result.answer_correct is True and out.result.choice is None
     ep = out.episode()
-    assert ep.gold is None and ep.correct is None and ep.final.valid  # free-form: not scored as a choice
+    assert ep.gold is None and ep.final.valid and ep.final.answer == gold  # free-form: no gold choice ...
+    assert ep.gold_answers == [gold] and ep.correct is True  # ... scored against the gold answers
 
 
 async def test_structured_outputs_send_the_schema_to_the_backend():

@@ -94,3 +94,24 @@ def test_an_episode_whose_judge_failed_keeps_the_turns_it_paid_for(tmp_path):
     for ep in episodes:
         assert [t.role for t in ep.turns].count("debater_a") == 2 and ep.correct is None
         assert all(t.seen for t in ep.turns)  # what each debater saw is kept too
+
+
+def test_free_form_answers_are_scored_against_the_gold_answers():
+    from oversight.episode import Judgment, Outcome
+    from oversight.experiment.summary import summarize
+
+    q = Question(id="sum", text="What is 40+2?", meta={"answers": ["42"], "numeric": 42})
+    right, wrong, unparsed = (
+        Outcome(q, [], [j], ProtocolResult()).episode()
+        for j in (
+            Judgment(judge="x", answer="I computed it: the result is 42."),
+            Judgment(judge="x", answer="41"),
+            Judgment(judge="x", valid=False),
+        )
+    )
+    assert right.gold_answers == ["42"] and right.scorable and right.correct is True
+    assert wrong.correct is False and unparsed.correct is None
+    tally = summarize([right, wrong, unparsed]).total
+    assert (tally.n, tally.correct, tally.invalid) == (3, 1, 1)
+    no_gold = Outcome(Question(id="o", text="Why?"), [], [Judgment(judge="x", answer="because")], ProtocolResult())
+    assert not no_gold.episode().scorable and no_gold.episode().correct is None

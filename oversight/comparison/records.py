@@ -16,7 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from oversight.episode import Episode, Judgment, ProtocolResult, SupervisionScore, report_judge, report_label
+from oversight.episode import (
+    Episode,
+    Judgment,
+    ProtocolResult,
+    SupervisionScore,
+    answered,
+    report_judge,
+    report_label,
+    scored_correct,
+)
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -109,7 +118,7 @@ def first_shown_picks(j: Judgment) -> list[bool]:
 def to_record(ep: Episode, task: str) -> Record:
     """The `Record` of one episode, its task named by the caller (a re-judged episode keeps its source's)."""
     final = ep.final
-    valid = bool(final is not None and final.valid and final.choice is not None)
+    valid = answered(final)
     gold = ep.gold
     result = ProtocolResult.read(ep.meta)
     source = result.source
@@ -120,9 +129,7 @@ def to_record(ep: Episode, task: str) -> Record:
         consistent = final.parts[0].choice == final.parts[1].choice
     rounds = ep.protocol_config.get("rounds")
     probs = list(final.probabilities) if valid and final is not None and final.probabilities else None
-    interim = [
-        (j.choice == gold) if (j.valid and j.choice is not None and gold is not None) else None for j in ep.judgments
-    ]
+    interim = [scored_correct(j, gold, ep.gold_answers) for j in ep.judgments]
     return Record(
         label=report_label(ep),
         protocol=source.protocol if source and source.protocol else ep.protocol,
@@ -134,7 +141,7 @@ def to_record(ep: Episode, task: str) -> Record:
         gold=gold,
         choice=final.choice if final is not None else None,
         valid=valid,
-        correct=bool(valid and gold is not None and final is not None and final.choice == gold),
+        correct=bool(scored_correct(final, gold, ep.gold_answers)),
         errored=ep.error is not None,
         probabilities=probs,
         tokens=ep.tokens,
@@ -158,4 +165,4 @@ def to_record(ep: Episode, task: str) -> Record:
 
 def to_records(episodes: Iterable[Episode], task_of: Callable[[Episode], str]) -> list[Record]:
     """Records of the episodes that have a gold answer (others cannot be scored and are skipped)."""
-    return [to_record(ep, task_of(ep)) for ep in episodes if ep.gold is not None]
+    return [to_record(ep, task_of(ep)) for ep in episodes if ep.scorable]

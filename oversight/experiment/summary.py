@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from oversight.episode import Episode, report_judge, report_label
+from oversight.episode import Episode, answered, report_judge, report_label
 from oversight.metrics.binomial import wilson_interval
 
 
@@ -39,10 +39,10 @@ class Tally:
         if final is not None and final.pending:
             self.pending += 1
             return
-        if ep.gold is None:
+        if not ep.scorable:
             return
         self.n += 1
-        if final is None or not final.valid or final.choice is None:
+        if not answered(final):
             self.invalid += 1
         elif ep.correct:
             self.correct += 1
