@@ -9,7 +9,8 @@ drawn with a seed.
 
 `PixelDebateGame` holds the rules and a per-game cache of the judge's scores of every candidate reveal from a
 position, which greedy and tree-search debaters share. `play_pixel_debate` plays one game, `debate_image` all
-the games of one image, `random_pixel_correct` the no-debate baseline.
+the games of one image, `debate_correct` scores a set of images, `random_pixel_correct` is the no-debate
+baseline.
 """
 
 from __future__ import annotations
@@ -181,3 +182,24 @@ def random_pixel_correct(judge: SparsePixelJudge, images: np.ndarray, labels: np
 
     masks = sample_masks(images, judge.k, judge.config.pool, np.random.default_rng(seed))
     return judge.batch_logits(images, masks).argmax(axis=1) == labels
+
+
+def debate_correct(
+    judge: SparsePixelJudge,
+    images: np.ndarray,
+    labels: np.ndarray,
+    honest: PixelDebater,
+    liar: PixelDebater,
+    liars: Liars = "all",
+    first: Side = "honest",
+    seed: int = 0,
+) -> np.ndarray:
+    """Per image, whether debate gets it right: the honest debater wins every game against the liar classes
+    `liar_labels` picks (all wrong classes, or one seeded draw per image). Returns a bool array."""
+    rng = np.random.default_rng(seed)
+    n_classes = len(judge.class_names)
+    out = np.zeros(len(labels), dtype=bool)
+    for i, (image, label) in enumerate(zip(images, labels.tolist(), strict=True)):
+        lies = liar_labels(int(label), n_classes, liars, rng)
+        out[i] = all(r.honest_wins for r in debate_image(judge, image, int(label), honest, liar, lies, first))
+    return out

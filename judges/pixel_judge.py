@@ -30,7 +30,7 @@ from oversight.tasks.images import ImageSet, load_image_set
 
 Pool = Literal["nonzero", "all"]
 #: bump when training or the file layout changes, so old cached judges are not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class PixelJudgeConfig(BaseModel):
@@ -50,14 +50,17 @@ class PixelJudgeConfig(BaseModel):
     train_masks: int = Field(default=600_000, ge=1)
     batch_size: int = Field(default=256, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0)
-    reveal_counts: Literal["k", "1..k"] = "k"
     weight_decay: float = Field(default=1e-4, ge=0)
+    #: 0, or a block size b: the input also gets each revealed pixel's b x b cell (value and mask), so the network
+    #: can share what it learns across neighbouring pixels; folded into per-pixel weights after training.
+    block: int = Field(default=0, ge=0)
 
     @property
     def name(self) -> str:
-        """A readable file-name-safe label, e.g. `digits-k6-h128-nonzero-s0`."""
+        """A readable file-name-safe label, e.g. `digits-k6-h128-all-b4-s0`."""
         hidden = "x".join(str(h) for h in self.hidden)
-        return f"{self.dataset}-k{self.k}-h{hidden}-{self.pool}-s{self.seed}"
+        block = f"-b{self.block}" if self.block else ""
+        return f"{self.dataset}-k{self.k}-h{hidden}-{self.pool}{block}-s{self.seed}"
 
 
 def pool_mask(images: np.ndarray, pool: Pool) -> np.ndarray:
@@ -66,30 +69,50 @@ def pool_mask(images: np.ndarray, pool: Pool) -> np.ndarray:
     return flat > 0 if pool == "nonzero" else np.ones(flat.shape, dtype=bool)
 
 
+class MaskSampler:
+    """Draws random reveal masks for a fixed set of images: k distinct pixels per image, uniform over its pool.
+
+    Each image's pool is listed once up front, so an epoch's masks cost O(n * k), not O(n * pixels). Raises
+    ValueError (from `sample`) when an image has fewer than k pool pixels.
+    """
+
+    def __init__(self, images: np.ndarray, pool: Pool) -> None:
+        allowed = pool_mask(images, pool)
+        self.pool = pool
+        self.counts = allowed.sum(axis=1)
+        # row i lists image i's pool pixels first (stable sort keeps them ascending), then the rest
+        self.pixels = np.argsort(~allowed, axis=1, kind="stable").astype(np.int32)
+
+    def sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Int array (n, k) of pixel indices; each row is a uniform random ordered k-subset of its pool."""
+        short = np.flatnonzero(self.counts < k)
+        if short.size:
+            i = int(short[0])
+            raise ValueError(f"image {i} has {int(self.counts[i])} {self.pool} pixels, fewer than k={k}")
+        n = len(self.counts)
+        ranks = np.empty((n, k), dtype=np.int64)
+        todo = np.arange(n)
+        for _ in range(1000):  # redraw rows with a repeated rank: what is left is uniform over distinct tuples
+            ranks[todo] = (rng.random((len(todo), k)) * self.counts[todo, None]).astype(np.int64)
+            sorted_ranks = np.sort(ranks[todo], axis=1)
+            todo = todo[(sorted_ranks[:, 1:] == sorted_ranks[:, :-1]).any(axis=1)]
+            if not todo.size:
+                break
+        else:
+            raise RuntimeError("could not draw distinct pixels in 1000 rounds")  # needs pools barely above k
+        return np.take_along_axis(self.pixels, ranks, axis=1).astype(np.int64)
+
+
 def sample_masks(images: np.ndarray, k: int, pool: Pool, rng: np.random.Generator) -> np.ndarray:
-    """k distinct pixel indices per image, uniform among its pool pixels: int array of shape (n, k).
+    """k distinct pixel indices per image, uniform among its pool pixels and in random order: int array (n, k).
 
     Raises ValueError when an image has fewer than k pool pixels.
     """
-    flat = images.reshape(images.shape[0], -1)
-    allowed = pool_mask(images, pool)
-    short = np.flatnonzero(allowed.sum(axis=1) < k)
-    if short.size:
-        raise ValueError(f"image {int(short[0])} has {int(allowed[short[0]].sum())} {pool} pixels, fewer than k={k}")
-    out = np.empty((flat.shape[0], k), dtype=np.int64)
-    for start in range(0, flat.shape[0], 4096):  # chunks keep the random keys small for 28x28 images
-        keys = rng.random(flat[start : start + 4096].shape)
-        keys[~allowed[start : start + 4096]] = 2.0  # never among the k smallest
-        chosen = np.argpartition(keys, k - 1, axis=1)[:, :k]
-        # in key order, so the first m of a row are a uniform m-subset too (training on fewer than k pixels)
-        order = np.argsort(np.take_along_axis(keys, chosen, axis=1), axis=1)
-        out[start : start + 4096] = np.take_along_axis(chosen, order, axis=1)
-    return out
+    return MaskSampler(images, pool).sample(k, rng)
 
 
-def _sparse_inputs(flat: np.ndarray, masks: np.ndarray, max_value: int, counts: np.ndarray | None = None) -> Any:
-    """The CSR matrix of masked inputs: column p is pixel p's value / max_value, column D + p its mask bit.
-    With `counts`, row i reveals only its first counts[i] pixels."""
+def _sparse_inputs(flat: np.ndarray, masks: np.ndarray, max_value: int) -> Any:
+    """The CSR matrix of masked inputs: column p is pixel p's value / max_value, column D + p its mask bit."""
     import scipy.sparse as sp
 
     n, k = masks.shape
@@ -98,9 +121,6 @@ def _sparse_inputs(flat: np.ndarray, masks: np.ndarray, max_value: int, counts: 
     cols = np.concatenate([masks, masks + d], axis=1)
     data = np.concatenate([values, np.ones_like(values)], axis=1)
     rows = np.repeat(np.arange(n)[:, None], 2 * k, axis=1)
-    if counts is not None:
-        keep = np.tile(np.arange(k)[None, :] < counts[:, None], 2)
-        rows, cols, data = rows[keep], cols[keep], data[keep]
     return sp.csr_matrix((data.ravel(), (rows.ravel(), cols.ravel())), shape=(n, 2 * d))
 
 
@@ -290,6 +310,21 @@ def _weights_sha256(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray])
     return h.hexdigest()
 
 
+def _block_map(shape: tuple[int, int], block: int) -> Any:
+    """Sparse (2D, 2D + 2C) matrix T: x @ T appends the per-cell sums of x's value and mask columns to x."""
+    import scipy.sparse as sp
+
+    h, w = shape
+    d = h * w
+    rows, cols = np.divmod(np.arange(d), w)
+    cells_w = -(-w // block)
+    n_cells = -(-h // block) * cells_w
+    cell = (rows // block) * cells_w + cols // block
+    src = np.concatenate([np.arange(2 * d), np.arange(d), d + np.arange(d)])
+    dst = np.concatenate([np.arange(2 * d), 2 * d + cell, 2 * d + n_cells + cell])
+    return sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(2 * d, 2 * d + 2 * n_cells))
+
+
 def train_pixel_judge(config: PixelJudgeConfig, data: ImageSet | None = None) -> SparsePixelJudge:
     """Train a judge on random k-pixel masks of `data` (default: the train split of `config.dataset`).
 
@@ -315,10 +350,15 @@ def train_pixel_judge(config: PixelJudgeConfig, data: ImageSet | None = None) ->
     )
     epochs = -(-config.train_masks // len(data))
     start = time.perf_counter()
+    sampler = MaskSampler(data.images, config.pool)
+    expand = _block_map(data.shape, config.block) if config.block else None
     for _ in range(epochs):
-        masks = sample_masks(data.images, config.k, config.pool, rng)
-        counts = rng.integers(1, config.k + 1, size=len(data)) if config.reveal_counts == "1..k" else None
-        clf.partial_fit(_sparse_inputs(flat, masks, data.max_value, counts), data.labels, classes=classes)
+        masks = sampler.sample(config.k, rng)
+        x = _sparse_inputs(flat, masks, data.max_value)
+        clf.partial_fit(x @ expand if expand is not None else x, data.labels, classes=classes)
+    weights = list(clf.coefs_)
+    if expand is not None:  # x @ T @ W0 == x @ (T @ W0): an ordinary per-pixel first layer
+        weights[0] = np.asarray(expand @ weights[0])
     info = {
         "epochs": epochs,
         "train_seconds": round(time.perf_counter() - start, 2),
@@ -326,9 +366,9 @@ def train_pixel_judge(config: PixelJudgeConfig, data: ImageSet | None = None) ->
         "train_images": len(data),
         "data_files": [{"file": f.file, "sha256": f.sha256} for f in data.files],
         "sklearn": sklearn.__version__,
-        "weights_sha256": _weights_sha256(clf.coefs_, clf.intercepts_),
+        "weights_sha256": _weights_sha256(weights, clf.intercepts_),
     }
-    return SparsePixelJudge(config, clf.coefs_, clf.intercepts_, data.class_names, data.shape, data.max_value, info)
+    return SparsePixelJudge(config, weights, clf.intercepts_, data.class_names, data.shape, data.max_value, info)
 
 
 def judge_cache_dir() -> Path:
@@ -340,11 +380,23 @@ def judge_cache_dir() -> Path:
 def load_pixel_judge(
     config: PixelJudgeConfig, cache_dir: str | Path | None = None, data: ImageSet | None = None
 ) -> SparsePixelJudge:
-    """The judge for `config`, from the on-disk cache when trained before, else trained now and cached.
-
-    The cache file is named by the config and a hash of it plus the training data's file hashes, so new data or
-    settings train a new judge. Returns the judge; raises like `train_pixel_judge` and `load_image_set`.
+    """The judge for `config`, from the on-disk cache (`judge_cache_path`) when trained before, else trained now
+    and cached. Returns the judge; raises like `train_pixel_judge` and `load_image_set`.
     """
+    data = data if data is not None else load_image_set(config.dataset, "train")
+    path = judge_cache_path(config, cache_dir, data)
+    if path.is_file():
+        return SparsePixelJudge.load(path)
+    judge = train_pixel_judge(config, data)
+    judge.save(path)
+    return judge
+
+
+def judge_cache_path(
+    config: PixelJudgeConfig, cache_dir: str | Path | None = None, data: ImageSet | None = None
+) -> Path:
+    """Where `load_pixel_judge` keeps the judge for `config`: named by the config and a hash of it, the file
+    format and the training data's file hashes, so new data or settings train a new judge."""
     data = data if data is not None else load_image_set(config.dataset, "train")
     key = stable_hash(
         {
@@ -354,10 +406,5 @@ def load_pixel_judge(
             "n": len(data),
         }
     )
-    path = Path(cache_dir) if cache_dir is not None else judge_cache_dir()
-    path = path / f"{config.name}-{key}.npz"
-    if path.is_file():
-        return SparsePixelJudge.load(path)
-    judge = train_pixel_judge(config, data)
-    judge.save(path)
-    return judge
+    root = Path(cache_dir) if cache_dir is not None else judge_cache_dir()
+    return root / f"{config.name}-{key}.npz"

@@ -11,6 +11,7 @@ import pytest
 from judges.pixel_judge import (
     PixelJudgeConfig,
     SparsePixelJudge,
+    _block_map,
     load_pixel_judge,
     pool_mask,
     sample_masks,
@@ -49,7 +50,7 @@ def test_masks_are_uniform_over_the_pool():
     counts = np.bincount(masks.ravel(), minlength=64)
     assert counts[10:].sum() == 0
     assert np.allclose(counts[:10] / 4000, 0.3, atol=0.03)
-    # the first m columns are a uniform m-subset as well (used to train on fewer than k pixels)
+    # rows come in random order: the first column alone is uniform over the pool too
     assert np.allclose(np.bincount(masks[:, 0], minlength=10)[:10] / 4000, 0.1, atol=0.02)
 
 
@@ -142,3 +143,22 @@ def test_config_is_validated():
         PixelJudgeConfig(dataset="digits", k=4, hidden=())
     with pytest.raises(ValueError):
         PixelJudgeConfig(dataset="digits", k=4, pool="some")
+
+
+def test_block_map_appends_cell_sums():
+    # a 3x3 image in 2x2 blocks: cells {0,1,3,4}, {2,5}, {6,7}, {8}
+    x = np.arange(18, dtype=float)  # 9 values then 9 mask entries
+    out = np.asarray(x @ _block_map((3, 3), 2)).ravel()
+    np.testing.assert_array_equal(out[:18], x)
+    assert out[18:22].tolist() == [0 + 1 + 3 + 4, 2 + 5, 6 + 7, 8]
+    assert out[22:].tolist() == [9 + 10 + 12 + 13, 11 + 14, 15 + 16, 17]
+
+
+def test_a_block_judge_folds_into_per_pixel_weights(digits_test):
+    config = TINY.model_copy(update={"block": 2})
+    judge = train_pixel_judge(config)
+    assert judge.weights[0].shape == (128, 16)  # folded back to one row per pixel value and mask
+    masks = sample_masks(digits_test.images, 4, "nonzero", np.random.default_rng(0))
+    accuracy = (judge.batch_logits(digits_test.images, masks).argmax(1) == digits_test.labels).mean()
+    assert accuracy > 0.3
+    assert config.name == "digits-k4-h16-nonzero-b2-s3"
