@@ -80,8 +80,12 @@ class MaskSampler:
         allowed = pool_mask(images, pool)
         self.pool = pool
         self.counts = allowed.sum(axis=1)
-        # row i lists image i's pool pixels first (stable sort keeps them ascending), then the rest
-        self.pixels = np.argsort(~allowed, axis=1, kind="stable").astype(np.int32)
+        # row i lists image i's pool pixels first (stable sort keeps them ascending), then the rest; in chunks, so
+        # the int64 argsort result stays small for 60,000 28x28 images
+        self.pixels = np.empty(allowed.shape, dtype=np.int32)
+        for start in range(0, len(allowed), 8192):
+            chunk = allowed[start : start + 8192]
+            self.pixels[start : start + 8192] = np.argsort(~chunk, axis=1, kind="stable")
 
     def sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
         """Int array (n, k) of pixel indices; each row is a uniform random ordered k-subset of its pool."""

@@ -23,6 +23,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import resource  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
@@ -77,6 +78,7 @@ def _debate(
     dataset: str,
     indices: np.ndarray,
     rollouts: int,
+    first: str,
     args: argparse.Namespace,
 ) -> np.ndarray:
     # interleaved chunks, so each worker gets a similar mix of easy and hard images
@@ -84,7 +86,7 @@ def _debate(
     parts = [np.arange(len(indices))[c::n_chunks] for c in range(n_chunks)]
     parts = [p for p in parts if p.size]
     jobs = [
-        (judge_path, dataset, indices[p].tolist(), rollouts, args.liars, args.first, args.seed + c)
+        (judge_path, dataset, indices[p].tolist(), rollouts, args.liars, first, args.seed + c)
         for c, p in enumerate(parts)
     ]
     results = pool.map(_debate_chunk, jobs) if pool else map(_debate_chunk, jobs)
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for k in args.ks:
                 config = PixelJudgeConfig(
                     dataset=dataset, k=k, hidden=tuple(args.hidden), seed=args.seed, pool=args.pool,
-                    train_masks=args.train_masks,
+                    train_masks=args.train_masks, block=args.block,
                 )  # fmt: skip
                 t = time.perf_counter()
                 judge = load_pixel_judge(config, cache_dir=args.cache_dir)
@@ -124,39 +126,54 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     _row(dataset, k, "random", random_pixel_correct(judge, test.images, test.labels, args.seed), 0)
                 )
                 rows[-1].seconds = round(time.perf_counter() - t, 1)
-                for label, idx, rollouts in (
-                    ("debate, greedy", debate_idx, 0),
-                    (f"debate, MCTS-{args.rollouts}", mcts_idx, args.rollouts),
-                ):
-                    if rollouts and not args.mcts_n:
-                        continue
-                    t = time.perf_counter()
-                    correct = _debate(pool, judge_path, dataset, idx, rollouts, args)
-                    rows.append(_row(dataset, k, label, correct, time.perf_counter() - t))
-                    if label == "debate, greedy" and args.mcts_n:  # greedy on the MCTS images too: a paired comparison
-                        sub = np.isin(idx, mcts_idx)
-                        rows.append(_row(dataset, k, "debate, greedy (MCTS images)", correct[sub], 0))
+                for first in args.first:
+                    for name, idx, rollouts in (("greedy", debate_idx, 0), (f"MCTS-{args.rollouts}", mcts_idx, 1)):
+                        if rollouts and (not args.mcts_n or first != args.first[0]):
+                            continue  # search is the costly part: only for the first order listed
+                        t = time.perf_counter()
+                        correct = _debate(pool, judge_path, dataset, idx, args.rollouts if rollouts else 0, first, args)
+                        label = f"debate, {first} first, {name}"
+                        rows.append(_row(dataset, k, label, correct, time.perf_counter() - t))
+                        if not rollouts and args.mcts_n and first == args.first[0]:  # paired with the MCTS row
+                            sub = np.isin(idx, mcts_idx)
+                            rows.append(_row(dataset, k, f"  (greedy on those {len(mcts_idx)})", correct[sub], 0))
                 print(f"  {dataset} k={k} done ({time.perf_counter() - start:.0f} s)", flush=True)
     finally:
         if pool:
             pool.shutdown()
-    return {"rows": [asdict(r) for r in rows], "judges": judges, "seconds": round(time.perf_counter() - start, 1)}
+    # CPU time of this process and its finished workers: what the run costs on an idle machine, whatever the load
+    cpu = sum(
+        getattr(resource.getrusage(w), f)
+        for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        for f in ("ru_utime", "ru_stime")
+    )
+    return {
+        "rows": [asdict(r) for r in rows],
+        "judges": judges,
+        "seconds": round(time.perf_counter() - start, 1),
+        "cpu_seconds": round(cpu, 1),
+    }
 
 
 def table(result: dict[str, Any]) -> str:
-    """The result as a fixed-width table with the paper's MNIST figures beside each k."""
+    """The result as a fixed-width table: accuracy, Wilson interval, gain over random pixels (points), and the
+    paper's MNIST figure for the same k (random pixels, or after debate)."""
     head = f"{'dataset':<14} {'k':>2}  {'pixels chosen by':<30} {'n':>5}  {'accuracy':>8}  {'95% CI (Wilson)':<16}"
-    lines = [head + "  paper (MNIST)"]
+    lines = [head + "  gain   paper (MNIST)"]
+    random_acc: dict[tuple[str, int], float] = {}
     for r in result["rows"]:
         paper = PAPER.get(r["k"])
-        ref = ""
-        if paper and r["pixels"] == "random":
-            ref = f"{paper[0]:.3f}"
-        elif paper and r["pixels"].startswith("debate, MCTS"):
-            ref = f"{paper[1]:.3f}"
+        key = (r["dataset"], r["k"])
+        if r["pixels"] == "random":
+            random_acc[key] = r["accuracy"]
+            gain, ref = "", f"{paper[0]:.3f}" if paper else ""
+        else:
+            gain = f"{100 * (r['accuracy'] - random_acc[key]):+.1f}" if key in random_acc else ""
+            ref = f"{paper[1]:.3f} ({100 * (paper[1] - paper[0]):+.1f})" if paper else ""
         ci = f"[{r['lo']:.3f}, {r['hi']:.3f}]"
         lines.append(
-            f"{r['dataset']:<14} {r['k']:>2}  {r['pixels']:<30} {r['n']:>5}  {r['accuracy']:>8.3f}  {ci:<16}  {ref}"
+            f"{r['dataset']:<14} {r['k']:>2}  {r['pixels']:<30} {r['n']:>5}  {r['accuracy']:>8.3f}  {ci:<16}"
+            f"  {gain:>5}  {ref}"
         )
     return "\n".join(lines)
 
@@ -166,21 +183,29 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument("--ks", nargs="+", type=int, default=[6, 4])
     parser.add_argument("--n", type=int, default=1000, help="test images debated with greedy debaters (default 1000)")
-    parser.add_argument("--mcts-n", type=int, default=200, help="of those, images debated with MCTS (0: none)")
+    parser.add_argument("--mcts-n", type=int, default=100, help="of those, images also debated by MCTS (0: none)")
     parser.add_argument("--rollouts", type=int, default=32, help="MCTS rollouts per move")
     parser.add_argument("--liars", choices=["all", "random"], default="all")
-    parser.add_argument("--first", choices=["honest", "liar"], default="honest")
+    parser.add_argument("--first", nargs="+", choices=["honest", "liar"], default=["honest", "liar"])
     parser.add_argument("--pool", choices=["all", "nonzero"], default="all")
-    parser.add_argument("--hidden", nargs="+", type=int, default=[128])
-    parser.add_argument("--train-masks", type=int, default=1_200_000)
+    parser.add_argument("--hidden", nargs="+", type=int, default=[256])
+    parser.add_argument("--train-masks", type=int, default=2_400_000)
+    parser.add_argument("--block", type=int, default=0, help="judge input also gets b x b cells (0: off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--json", default=None, help="also write the result here")
     args = parser.parse_args()
     result = run(args)
+    print(
+        f"judge: MLP {args.hidden}, pool={args.pool}, block={args.block}, {args.train_masks} training masks; "
+        f"liars={args.liars}, first={args.first}"
+    )
     print(table(result))
-    print(f"wall time {result['seconds']:.0f} s; judges: {json.dumps(result['judges'])}")
+    print(
+        f"wall time {result['seconds']:.0f} s, CPU time {result['cpu_seconds']:.0f} s; "
+        f"judges: {json.dumps(result['judges'])}"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"args": vars(args), **result}, fh, indent=1)
