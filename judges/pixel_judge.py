@@ -2,7 +2,7 @@
 
 Its input is the image masked to the revealed pixels plus the mask itself (two channels, as in the paper), so it
 can tell "revealed and black" from "not revealed". It is trained on random masks of exactly k pixels, fresh masks
-every epoch, drawn from the image's non-zero ("ink") pixels by default (`pool="nonzero"`) or from all pixels.
+every epoch, drawn from all pixels (`pool="all"`, the default) or from the image's non-zero ("ink") pixels.
 The classifier is a multi-layer perceptron (scikit-learn, fitted on the sparse input); its capacity (hidden
 sizes), k and the seed are the judge-strength knobs. Once trained, inference is plain numpy over the weights,
 with a fast path for the debate game: each pixel's contribution to the first layer is precomputed, so scoring
@@ -37,17 +37,17 @@ class PixelJudgeConfig(BaseModel):
     """What a sparse-pixel judge is: dataset, pixels k, capacity (hidden layer sizes), seed and training budget.
 
     `train_masks` is the number of (image, random mask) training examples: ceil(train_masks / n_train) epochs,
-    each over every training image with a fresh mask.
+    each over every training image with a fresh mask. The defaults are the judges of docs/reproductions.md.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     dataset: str
     k: int = Field(ge=1)
-    hidden: tuple[int, ...] = Field(default=(128,), min_length=1)
+    hidden: tuple[int, ...] = Field(default=(256,), min_length=1)
     seed: int = 0
-    pool: Pool = "nonzero"
-    train_masks: int = Field(default=600_000, ge=1)
+    pool: Pool = "all"
+    train_masks: int = Field(default=2_400_000, ge=1)
     batch_size: int = Field(default=256, ge=1)
     learning_rate: float = Field(default=1e-3, gt=0)
     weight_decay: float = Field(default=1e-4, ge=0)

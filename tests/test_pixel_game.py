@@ -18,7 +18,9 @@ from agents.pixel_game import (
 from judges.pixel_judge import PixelJudgeConfig, SparsePixelJudge, load_pixel_judge, sample_masks
 from oversight.tasks.images import load_image_set
 
-K4 = PixelJudgeConfig(dataset="digits", k=4, hidden=(16,), train_masks=40_000, learning_rate=0.01, seed=3)
+K4 = PixelJudgeConfig(
+    dataset="digits", k=4, hidden=(16,), train_masks=40_000, learning_rate=0.01, seed=3, pool="nonzero"
+)
 
 
 @pytest.fixture(scope="module")

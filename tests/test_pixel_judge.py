@@ -19,7 +19,9 @@ from judges.pixel_judge import (
 )
 from oversight.tasks.images import load_image_set
 
-TINY = PixelJudgeConfig(dataset="digits", k=4, hidden=(16,), train_masks=40_000, learning_rate=0.01, seed=3)
+TINY = PixelJudgeConfig(
+    dataset="digits", k=4, hidden=(16,), train_masks=40_000, learning_rate=0.01, seed=3, pool="nonzero"
+)
 
 
 @pytest.fixture(scope="module")
