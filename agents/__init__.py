@@ -11,6 +11,8 @@ from agents.decomposer import GoldDecomposer, LLMDecomposer, parse_decomposition
 from agents.llm import LLMAgent, parse_answer_letter
 from agents.mad import MADAgent
 from agents.persuasion import Critic, PersuasiveArguer
+from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
+from agents.pixel_game import PixelDebateGame, debate_correct, play_pixel_debate
 from agents.retrieval import RetrievalArguer
 from agents.selection import Scored, Selection, sample_and_select, select_best
 from agents.solver import GoldSolver, LLMCombiner, LLMSolver
@@ -30,7 +32,11 @@ __all__ = [
     "LLMSolver",
     "LLMAgent",
     "MADAgent",
+    "GreedyPixelDebater",
+    "MCTSPixelDebater",
     "PersuasiveArguer",
+    "PixelDebateGame",
+    "RandomPixelDebater",
     "Predictor",
     "Responder",
     "RetrievalArguer",
@@ -38,7 +44,9 @@ __all__ = [
     "Selection",
     "Solver",
     "StepJudge",
+    "debate_correct",
     "parse_answer_letter",
+    "play_pixel_debate",
     "parse_decomposition",
     "sample_and_select",
     "select_best",

@@ -7,6 +7,7 @@ from judges.base import Judge
 from judges.human import HumanChannel, HumanDecision, HumanJudge, HumanRequest, HumanUnavailableError, use_channels
 from judges.jury import Juror, Jury, JuryRule
 from judges.llm_judge import LLMJudge, read_logprob_answer, read_stated_answer
+from judges.pixel_judge import PixelJudgeConfig, SparsePixelJudge, load_pixel_judge
 from judges.settings import JudgeSettings, build_entry_judge, build_judge
 from judges.simulated import QuoteCountJudge, SimulatedJudge
 from judges.swap import SwapJudge
@@ -25,12 +26,15 @@ __all__ = [
     "Jury",
     "JuryRule",
     "LLMJudge",
+    "PixelJudgeConfig",
     "QuoteCountJudge",
     "SimulatedJudge",
     "SimulatedJudgeParams",
+    "SparsePixelJudge",
     "SwapJudge",
     "build_entry_judge",
     "build_judge",
+    "load_pixel_judge",
     "read_logprob_answer",
     "read_stated_answer",
     "use_channels",

@@ -82,6 +82,10 @@ def _fit(
         hess -= prior * np.eye(n_players)
         # lstsq: with prior == 0 the Hessian is singular along theta + c; the minimum-norm step ignores that.
         step = np.linalg.lstsq(hess, -grad, rcond=None)[0]
+        if prior == 0:
+            # Rounding leaves the Hessian's zero eigenvalue (along theta + c) slightly non-zero, so near the optimum
+            # lstsq returns steps of order 0.01 along it and the fit never looked converged; the direction is moot.
+            step -= step.mean()
         t = 1.0
         while True:  # halve the step until the objective does not drop (it is concave, so this ends)
             candidate = theta + t * step

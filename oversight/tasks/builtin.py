@@ -104,6 +104,27 @@ BUILTIN_TASKS: list[TaskInfo] = [
         source="a run directory of this tool",
     ),
     TaskInfo(
+        "digits",
+        "oversight.tasks.images:load_digits",
+        "8x8 handwritten digits (scikit-learn's copy of UCI optdigits); the image is the hidden context (plain PGM)",
+        splits=("test", "train"),
+        default_split="test",
+        licence="CC-BY-4.0",
+        hidden_context=True,
+        source="scikit-learn (digits.csv.gz; split: image i is test when i % 4 == 0)",
+    ),
+    TaskInfo(
+        "fashion-mnist",
+        "oversight.tasks.images:load_fashion_mnist",
+        "Fashion-MNIST 28x28 clothing, 10 classes; the image is the hidden context (plain PGM; also split=train)",
+        # only the test split is listed: the 60,000 train images are what pixel judges train on, as arrays
+        splits=("test",),
+        default_split="test",
+        licence="MIT",
+        hidden_context=True,
+        source="Debian package dataset-fashion-mnist (IDX files)",
+    ),
+    TaskInfo(
         "gen/hidden-passage",
         f"{_G}.hidden_passage:generate",
         "generated records of fictional people/places/events; questions answerable only from the hidden document",

@@ -1,0 +1,205 @@
+"""The sparse-pixel debate game of Irving et al. 2018, as pure functions over a trained judge.
+
+Two debaters see the whole image; one argues for the true class, the other for a class it committed to up
+front. They alternately reveal one pixel each (never one already revealed, only pixels of the judge's pool),
+k pixels in all, and the judge, seeing only those pixels, picks whichever of the two claimed classes has the
+higher logit. With `liars="all"` (the paper's precommit setting) one game is played per wrong class and the
+debate counts as correct only if the honest debater wins all of them; `liars="random"` plays one wrong class
+drawn with a seed.
+
+`PixelDebateGame` holds the rules and a per-game cache of the judge's scores of every candidate reveal from a
+position, which greedy and tree-search debaters share. `play_pixel_debate` plays one game, `debate_image` all
+the games of one image, `debate_correct` scores a set of images, `random_pixel_correct` is the no-debate
+baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from judges.pixel_judge import SparsePixelJudge
+
+Side = Literal["honest", "liar"]
+Liars = Literal["all", "random"]
+Position = tuple[int, ...]
+
+
+class PixelDebater(Protocol):
+    """Chooses the next pixel to reveal for `side` from position `revealed` (the pixels shown so far, in order)."""
+
+    name: str
+
+    def choose(self, game: PixelDebateGame, revealed: Position, side: Side) -> int: ...
+
+
+@dataclass
+class PixelDebateGame:
+    """The rules of one debate: image, judge, the two claimed classes and who moves first.
+
+    Positions are tuples of revealed pixels. `margin(pos)` is the judge's log-odds of the honest class over the
+    liar's, logit[honest] - logit[liar]; the honest debater wins a finished game when it is >= 0 (the judge's
+    tie rule favours the first class named, the honest one).
+    """
+
+    judge: SparsePixelJudge
+    image: np.ndarray
+    honest_label: int
+    liar_label: int
+    first: Side = "honest"
+    _contrib: np.ndarray = field(init=False, repr=False)
+    _pool: np.ndarray = field(init=False, repr=False)
+    _scores: dict[frozenset[int], tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False)
+    evaluations: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        n_classes = len(self.judge.class_names)
+        if not (0 <= self.honest_label < n_classes and 0 <= self.liar_label < n_classes):
+            raise ValueError(f"labels {self.honest_label}, {self.liar_label} must be class indices 0..{n_classes - 1}")
+        if self.honest_label == self.liar_label:
+            raise ValueError(f"the liar must claim another class than the honest debater ({self.honest_label})")
+        if self.first not in ("honest", "liar"):
+            raise ValueError(f"first must be 'honest' or 'liar', got {self.first!r}")
+        self._contrib = self.judge.contributions(self.image)
+        self._pool = self.judge.pool_pixels(self.image)
+        if len(self._pool) < self.k:
+            raise ValueError(f"the image has {len(self._pool)} revealable pixels, fewer than k={self.k}")
+        self._scores = {}
+
+    @property
+    def k(self) -> int:
+        """Pixels revealed in a finished game."""
+        return self.judge.k
+
+    def to_move(self, pos: Position) -> Side | None:
+        """Whose turn it is at `pos`, None when the game is over."""
+        if len(pos) >= self.k:
+            return None
+        other: Side = "liar" if self.first == "honest" else "honest"
+        return self.first if len(pos) % 2 == 0 else other
+
+    def legal_moves(self, pos: Position) -> np.ndarray:
+        """The pool pixels not yet revealed at `pos`, ascending."""
+        return self._pool[~np.isin(self._pool, pos)] if pos else self._pool
+
+    def move_margins(self, pos: Position) -> tuple[np.ndarray, np.ndarray]:
+        """(legal moves at `pos`, the margin after each): one batched judge evaluation, cached per position."""
+        key = frozenset(pos)
+        hit = self._scores.get(key)
+        if hit is not None:
+            return hit
+        moves = self.legal_moves(pos)
+        pre = self._contrib[moves]
+        if pos:
+            pre += self._contrib[list(pos)].sum(axis=0)
+        margins = self.judge.margins_from_hidden(pre, self.honest_label, self.liar_label)
+        self.evaluations += 1
+        self._scores[key] = (moves, margins)
+        return moves, margins
+
+    def margin(self, pos: Position) -> float:
+        """logit[honest] - logit[liar] given the pixels of `pos` (any number of them)."""
+        z = self.judge.logits(self.image, pos)
+        return float(z[self.honest_label] - z[self.liar_label])
+
+    def play(self, pos: Position, pixel: int) -> Position:
+        """The position after revealing `pixel`; raises ValueError when the game is over, the pixel was already
+        revealed, or it is not in the judge's pool for this image."""
+        if len(pos) >= self.k:
+            raise ValueError(f"the game is over: {self.k} pixels are revealed")
+        if pixel in pos:
+            raise ValueError(f"pixel {pixel} is already revealed")
+        if not np.any(self._pool == pixel):
+            raise ValueError(f"pixel {pixel} cannot be revealed (not in the judge's {self.judge.config.pool} pool)")
+        return (*pos, int(pixel))
+
+
+@dataclass(frozen=True)
+class PixelDebateRecord:
+    """One finished game: the pixels in reveal order, who revealed each, the final margin and the verdict."""
+
+    honest_label: int
+    liar_label: int
+    revealed: tuple[int, ...]
+    movers: tuple[Side, ...]
+    margin: float
+    judge_choice: int
+
+    @property
+    def honest_wins(self) -> bool:
+        """Whether the judge picked the true class."""
+        return self.judge_choice == self.honest_label
+
+
+def play_pixel_debate(game: PixelDebateGame, honest: PixelDebater, liar: PixelDebater) -> PixelDebateRecord:
+    """Play `game` to the end, the debaters alternating from `game.first`; returns the record.
+
+    Raises ValueError when a debater picks an illegal pixel (repeated, outside the pool).
+    """
+    pos: Position = ()
+    movers: list[Side] = []
+    while (side := game.to_move(pos)) is not None:
+        debater = honest if side == "honest" else liar
+        pos = game.play(pos, debater.choose(game, pos, side))
+        movers.append(side)
+    choice = game.judge.decide_between(game.image, pos, game.honest_label, game.liar_label)
+    return PixelDebateRecord(game.honest_label, game.liar_label, pos, tuple(movers), game.margin(pos), choice)
+
+
+def liar_labels(label: int, n_classes: int, liars: Liars, rng: np.random.Generator | None = None) -> list[int]:
+    """The classes the liar commits to for an image of class `label`: every other class, or one seeded draw."""
+    others = [c for c in range(n_classes) if c != label]
+    if liars == "all":
+        return others
+    if liars == "random":
+        if rng is None:
+            raise ValueError("liars='random' needs an rng")
+        return [others[int(rng.integers(len(others)))]]
+    raise ValueError(f"liars must be 'all' or 'random', got {liars!r}")
+
+
+def debate_image(
+    judge: SparsePixelJudge,
+    image: np.ndarray,
+    label: int,
+    honest: PixelDebater,
+    liar: PixelDebater,
+    liars: Sequence[int],
+    first: Side = "honest",
+) -> list[PixelDebateRecord]:
+    """One game per liar class in `liars` on `image` (true class `label`); the debate is correct when the honest
+    debater wins every one (`all(r.honest_wins for r in records)`)."""
+    return [play_pixel_debate(PixelDebateGame(judge, image, label, lie, first), honest, liar) for lie in liars]
+
+
+def random_pixel_correct(judge: SparsePixelJudge, images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
+    """The baseline without debate: per image, whether the judge names the true class (argmax over all classes)
+    from k pixels drawn at random from its pool with `seed`. Returns a bool array."""
+    from judges.pixel_judge import sample_masks
+
+    masks = sample_masks(images, judge.k, judge.config.pool, np.random.default_rng(seed))
+    return judge.batch_logits(images, masks).argmax(axis=1) == labels
+
+
+def debate_correct(
+    judge: SparsePixelJudge,
+    images: np.ndarray,
+    labels: np.ndarray,
+    honest: PixelDebater,
+    liar: PixelDebater,
+    liars: Liars = "all",
+    first: Side = "honest",
+    seed: int = 0,
+) -> np.ndarray:
+    """Per image, whether debate gets it right: the honest debater wins every game against the liar classes
+    `liar_labels` picks (all wrong classes, or one seeded draw per image). Returns a bool array."""
+    rng = np.random.default_rng(seed)
+    n_classes = len(judge.class_names)
+    out = np.zeros(len(labels), dtype=bool)
+    for i, (image, label) in enumerate(zip(images, labels.tolist(), strict=True)):
+        lies = liar_labels(int(label), n_classes, liars, rng)
+        out[i] = all(r.honest_wins for r in debate_image(judge, image, int(label), honest, liar, lies, first))
+    return out
