@@ -16,6 +16,7 @@ COMMAND_MODULES += ["oversight.cli.run_cmd", "oversight.cli.show_cmd"]
 COMMAND_MODULES += ["oversight.cli.tasks_cmd"]
 COMMAND_MODULES += ["oversight.cli.compare_cmd"]
 COMMAND_MODULES += ["oversight.cli.demo_cmd"]
+COMMAND_MODULES += ["oversight.cli.view_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:
