@@ -26,9 +26,9 @@ class HelpScreen(ModalScreen[None]):
         Binding("up,k", "scroll_up", "scroll", show=False),
     ]
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
+    HelpScreen { align: center middle; background: $background; }
     HelpScreen > VerticalScroll {
-        width: 76; max-height: 22; border: round $accent; background: $surface; padding: 0 1;
+        width: 76; max-height: 22; border: round $text-primary; background: $surface; padding: 0 1;
     }
     HelpScreen .help-title { text-style: bold; color: $text-primary; }
     """

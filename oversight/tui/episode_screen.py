@@ -77,7 +77,7 @@ class EpisodeScreen(Screen[None]):
         Binding("up,k", "turn(-1)", "scroll up", show=False),
     ]
     DEFAULT_CSS = """
-    EpisodeScreen #ep-title { height: 2; background: $panel; padding: 0 1; }
+    EpisodeScreen #ep-title { height: 2; background: $boost; padding: 0 1; }
     EpisodeScreen TabbedContent { height: 1fr; }
     EpisodeScreen TabPane { padding: 0; }
     EpisodeScreen VerticalScroll { height: 1fr; }
