@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from oversight.cli import main
 from oversight.episode_index import Status, status_of
 from oversight.store import EPISODES_FILE, StoreError, iter_episodes
 from oversight.tasks import load_task
+from oversight.tui.questions import RunQuestions
 from oversight.tui.viewer import ViewerApp
 
 pytestmark = pytest.mark.timeout(300)
@@ -165,3 +167,25 @@ def test_a_dir_that_is_not_a_run_is_a_clear_error(tmp_path: Path, capsys: pytest
 def test_the_viewer_needs_a_terminal(runs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]):
     assert main(["view", str(runs[0])]) == 2  # pytest's stdin is not a TTY
     assert "needs an interactive terminal" in capsys.readouterr().err
+
+
+async def test_a_tab_chosen_while_the_question_loads_stays_open(runs: tuple[Path, Path], monkeypatch):
+    gate = threading.Event()
+    load = RunQuestions.load
+
+    def held_load(self: RunQuestions) -> None:  # the real load, once the test has switched tabs
+        gate.wait(30)
+        load(self)
+
+    monkeypatch.setattr(RunQuestions, "load", held_load)
+    app = ViewerApp(runs[0])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "3")
+        await pilot.pause()
+        assert not app.questions.loaded and "final judgment" in screen_text(app)
+        gate.set()
+        await settle(pilot)
+        assert app.questions.loaded and "final judgment" in screen_text(app)
+        await pilot.press("1")
+        assert "(loading the question text" not in screen_text(app)

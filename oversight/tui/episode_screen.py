@@ -94,6 +94,7 @@ class EpisodeScreen(Screen[None]):
         self.row: Row = state.index.rows[positions[at]]
         self.episode: Episode | None = None
         self.load_error: str | None = None
+        self._question_widget = Static()
 
     def compose(self) -> ComposeResult:
         yield Static(id="ep-title")
@@ -119,12 +120,14 @@ class EpisodeScreen(Screen[None]):
         self.app.call_from_thread(self._questions_ready)
 
     def _questions_ready(self) -> None:
-        if self.is_mounted:
-            self.show_episode(keep_focus=True)
+        # Only the question and the context change: nothing is re-mounted, so focus and the open tab stay.
+        if self.is_mounted and self.episode is not None:
+            self._question_widget.update(self._question_block())
+            self._draw_context()
 
     # -- content -----------------------------------------------------------------------------------------------
 
-    def show_episode(self, keep_focus: bool = False) -> None:
+    def show_episode(self) -> None:
         """(Re)draw every tab for the episode at `self.at`."""
         self.row = self.state.index.rows[self.positions[self.at]]
         try:
@@ -133,7 +136,7 @@ class EpisodeScreen(Screen[None]):
         except StoreError as err:
             self.episode, self.load_error = None, str(err)
         self._draw_title()
-        self._draw_transcript(keep_focus)
+        self._draw_transcript()
         self._draw_context()
         self._draw_judgments()
         self._draw_details()
@@ -214,20 +217,19 @@ class EpisodeScreen(Screen[None]):
         parts += ["\n", (safe(" \u00b7 ".join(facts)), "$text-muted")]
         return Content.assemble(*parts)
 
-    def _draw_transcript(self, keep_focus: bool) -> None:
+    def _draw_transcript(self) -> None:
         body = self.query_one("#transcript-body", VerticalScroll)
-        focused = self.focused.n if keep_focus and isinstance(self.focused, TurnBlock) else None
         body.remove_children()
         ep = self.episode
         if ep is None:
             body.mount(Static(Content.styled(safe(self.load_error or ""), "$text-error"), classes="block"))
             return
-        widgets: list[Static] = [Static(self._question_block(), classes="block")]
+        self._question_widget = Static(self._question_block(), classes="block")
+        widgets: list[Static] = [self._question_widget]
         if any(t.quotes for t in ep.turns):
             widgets.append(Static(legend(), classes="block"))
-        judge_turns = {id(t) for t in ep.turns if t.kind == "judgment"}
         for n, turn in enumerate(ep.turns):
-            hidden = id(turn) in judge_turns  # decision attempts are recorded, never shown to any participant
+            hidden = turn.kind == "judgment"  # decision attempts are recorded, never shown to any participant
             widgets.append(
                 TurnBlock(self, n, self._turn_header(n, turn, hidden), speech(turn.content, turn.quotes), hidden)
             )
@@ -235,9 +237,8 @@ class EpisodeScreen(Screen[None]):
             widgets.append(Static(Content.styled(safe(f"{ep.error_type}: {ep.error}"), "$text-error"), classes="block"))
         body.mount_all(widgets)
         blocks = [w for w in widgets if isinstance(w, TurnBlock)]
-        if blocks:
-            target = blocks[focused] if focused is not None and focused < len(blocks) else blocks[0]
-            self.call_after_refresh(target.focus, scroll_visible=False)
+        if blocks and self.query_one(TabbedContent).active == "transcript":  # (focus would switch tabs)
+            self.call_after_refresh(blocks[0].focus, scroll_visible=False)
 
     def seen_text(self, n: int) -> Content:
         """The messages turn `n` saw, as text (an error message when they cannot be read)."""
