@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
 from oversight.episode_index import EpisodeIndex, Row, Status
 
@@ -66,7 +67,16 @@ def select(
     Returns None if `cancelled()` turned true part-way (checked every 1,000 searched lines)."""
     rows = index.rows
     candidates = range(len(rows)) if positions is None else positions
-    admitted = [i for i in candidates if flt.admits(rows[i])]
+    active = [f for f in FACETS if getattr(flt, f) is not None]
+    if active:  # one C-level attribute fetch per row instead of a call (100k rows: milliseconds)
+        key, want = attrgetter(*active), tuple(getattr(flt, f) for f in active)
+        if len(active) == 1:
+            want = want[0]
+        admitted = [i for i in candidates if key(rows[i]) == want]
+    else:
+        admitted = list(candidates)
+    if index.replaced:
+        admitted = [i for i in admitted if not rows[i].superseded]
     if not flt.text:
         return admitted
     find = needle(flt.text)

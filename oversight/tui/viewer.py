@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Select, Static
 from textual.worker import get_current_worker
@@ -25,7 +26,7 @@ from oversight.tui.episode_table import EpisodeTable, header_text
 from oversight.tui.filters import FACETS, EpisodeFilter, facet_counts, select
 from oversight.tui.questions import RunQuestions, run_title
 
-CHUNK = 5_000  # lines indexed between two updates of the list
+FIRST_CHUNK, CHUNK = 1_000, 5_000  # lines indexed before the first update of the list, and between later ones
 FACET_PROMPTS = {"status": "status", "label": "protocol", "judge": "judge", "task": "task"}
 
 
@@ -61,6 +62,7 @@ class ListScreen(Screen[None]):
         self.filter = EpisodeFilter()
         self._facet_values: dict[str, tuple[str, ...]] = {f: () for f in FACETS}
         self._searching = False
+        self._upto = 0  # rows of the index already shown (or filtered out)
 
     def compose(self) -> ComposeResult:
         st = self.state
@@ -89,15 +91,26 @@ class ListScreen(Screen[None]):
 
     # -- index progress ------------------------------------------------------------------------------------------
 
-    def indexed(self, start: int, done: bool) -> None:
-        """Rows `start:` of the index are new (the index worker calls this); `done` once it reached the end."""
+    class Indexed(Message):
+        """The index worker read more lines (`done`: it reached the end of the file)."""
+
+        def __init__(self, done: bool) -> None:
+            super().__init__()
+            self.done = done
+
+    def on_list_screen_indexed(self, event: ListScreen.Indexed) -> None:
+        """Show the rows indexed since the last time (the worker does not wait for this)."""
         index = self.state.index
-        if done or self.filter.text:
-            if done:
+        start, self._upto = self._upto, len(index.rows)
+        if event.done or self.filter.text:
+            if event.done:
                 self._update_facets()
-            self.refilter()
+                self.refilter()
+            elif start == 0:
+                self._update_facets()
+            self._update_status()
             return
-        new = select(index, self.filter, range(start, len(index.rows)))
+        new = select(index, self.filter, range(start, self._upto))
         if new:
             self.table.show([*self.table.shown, *new], keep=self.table.current)
         if start == 0:
@@ -242,16 +255,18 @@ class ViewerApp(OversightApp[None]):
         index = self.index
         try:
             self.file_size = index.path.stat().st_size if index.path.exists() else 0
+            chunk = FIRST_CHUNK if not index.rows else CHUNK
             while not worker.is_cancelled:
                 start = len(index.rows)
-                read = index.scan(CHUNK)
-                if read == 0:
+                if index.scan(chunk) == 0:
                     break
-                self.call_from_thread(self.list_screen.indexed, start, False)
+                if len(index.rows) > start:
+                    self.list_screen.post_message(ListScreen.Indexed(done=False))
+                chunk = CHUNK
         except StoreError as err:
             self.error = str(err)
         if not worker.is_cancelled:
-            self.call_from_thread(self.list_screen.indexed, len(index.rows), True)
+            self.list_screen.post_message(ListScreen.Indexed(done=True))
 
     def notices(self) -> list[str]:
         """Plain-language lines about the run's files: a torn last line, unreadable lines, duplicates, errors."""
