@@ -65,7 +65,7 @@ def open_in_terminal(run: Path) -> float | None:
     tmux = shutil.which("tmux")
     if tmux is None:
         return None
-    socket = f"bench-viewer-{os.getpid()}"
+    socket = f"bench-viewer-{os.getpid()}-{time.monotonic_ns()}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), "TERM": "xterm-256color"}
     t0 = time.perf_counter()
     command = f"{sys.executable} -m oversight view {run}"

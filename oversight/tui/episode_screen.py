@@ -19,7 +19,7 @@ from oversight.episode import Episode, Judgment, ProtocolResult, Turn
 from oversight.episode_index import Row
 from oversight.store import StoreError
 from oversight.transcript import LETTERS, display_name
-from oversight.tui.text import legend, safe, speech, status_label
+from oversight.tui.text import MUTED, legend, safe, speech, status_label
 
 if TYPE_CHECKING:
     from oversight.tui.viewer import ViewerApp
@@ -52,6 +52,7 @@ class TurnBlock(Static, can_focus=True):
         if self.showing_seen:
             parts += ["\n", self.owner.seen_text(self.n)]
         self.update(Content.assemble(*parts))
+        self.call_after_refresh(self.scroll_visible)
 
 
 class EpisodeScreen(Screen[None]):
@@ -147,8 +148,8 @@ class EpisodeScreen(Screen[None]):
             (f"episode {self.at + 1:,} of {len(self.positions):,}", "bold"),
             "   ",
             status_label(row.status),
-            ("   line ", "$text-muted"),
-            (f"{row.line:,}", "$text-muted"),
+            ("   line ", MUTED),
+            (f"{row.line:,}", MUTED),
         )
         second = " \u00b7 ".join(x for x in (row.label, f"judge {row.judge or '-'}", row.task, row.question_id) if x)
         self.query_one("#ep-title", Static).update(Content.assemble(first, "\n", safe(second)))
@@ -174,7 +175,7 @@ class EpisodeScreen(Screen[None]):
         if q is not None:
             text: Content | str = safe(q.text)
         elif not self.state.questions.loaded:
-            text = Content.styled("(loading the question text\u2026)", "$text-muted")
+            text = Content.styled("(loading the question text\u2026)", MUTED)
         else:
             why = self.state.questions.error or "its id is not among the run's tasks"
             text = Content.styled(f"(question text unavailable: {safe(why)})", "$text-warning")
@@ -214,7 +215,7 @@ class EpisodeScreen(Screen[None]):
             facts.append("cached")
         if turn.truncated:
             facts.append(f"cut at word limit ({turn.meta.get('words', '?')} words written)")
-        parts += ["\n", (safe(" \u00b7 ".join(facts)), "$text-muted")]
+        parts += ["\n", (safe(" \u00b7 ".join(facts)), MUTED)]
         return Content.assemble(*parts)
 
     def _draw_transcript(self) -> None:
@@ -249,7 +250,7 @@ class EpisodeScreen(Screen[None]):
         except StoreError as err:
             return Content.styled(safe(str(err)), "$text-error")
         if seen is None:
-            return Content.styled("(this turn saw no prompt: a program spoke)", "$text-muted")
+            return Content.styled("(this turn saw no prompt: a program spoke)", MUTED)
         parts: list[Content | str] = [Content.styled(f"\u2500\u2500 what this turn saw: {len(seen)} messages", "bold")]
         for m in seen:
             parts += ["\n", Content.styled(f"\u2500\u2500 {m.role}", "bold $text-secondary"), "\n", safe(m.content)]
@@ -265,11 +266,11 @@ class EpisodeScreen(Screen[None]):
         q = questions.get(ep.question_id)
         if q is None:
             why = "loading\u2026" if not questions.loaded else questions.error or "question not among the run's tasks"
-            widget.update(Content.styled(f"(hidden context unavailable: {safe(why)})", "$text-muted"))
+            widget.update(Content.styled(f"(hidden context unavailable: {safe(why)})", MUTED))
             return
         head = Content.styled("Hidden context \u2014 what the judge never sees", "bold $text-primary")
         notes = [Content.styled(safe(w), "$text-warning") for w in questions.warnings]
-        text = safe(q.context) if q.context else Content.styled("(this question has no hidden context)", "$text-muted")
+        text = safe(q.context) if q.context else Content.styled("(this question has no hidden context)", MUTED)
         widget.update(Content("\n").join([head, *notes, text]))
 
     def _draw_judgments(self) -> None:
@@ -279,7 +280,7 @@ class EpisodeScreen(Screen[None]):
         if ep is None:
             return
         if not ep.judgments:
-            body.mount(Static(Content.styled("(no judgment recorded)", "$text-muted"), classes="block"))
+            body.mount(Static(Content.styled("(no judgment recorded)", MUTED), classes="block"))
             return
         last = len(ep.judgments) - 1
         body.mount_all(Static(self._judgment(j, k == last), classes="block") for k, j in enumerate(ep.judgments))

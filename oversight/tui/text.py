@@ -24,6 +24,8 @@ _SAFE.update({c: "\ufffd" for c in (0x2028, 0x2029, 0x200E, 0x200F, 0x061C)})
 _SAFE.update({c: "\ufffd" for c in range(0x202A, 0x202F)})
 _SAFE.update({c: "\ufffd" for c in range(0x2066, 0x206A)})
 
+#: de-emphasised text in content (Textual's $text-muted is an "auto" colour, which content spans cannot resolve)
+MUTED = "$foreground 70%"
 VERIFIED = "$text-success"
 UNVERIFIED = "$text-error"
 VERIFIED_MARK = "\u2713"  # check mark
@@ -35,7 +37,7 @@ STATUS_STYLE: dict[Status, tuple[str, str]] = {
     Status.INCORRECT: ("\u2717", "$text-error"),
     Status.INVALID: ("?", "$text-warning"),
     Status.ERROR: ("!", "bold $text-error"),
-    Status.UNSCORED: ("\u00b7", "$text-muted"),
+    Status.UNSCORED: ("\u00b7", MUTED),
     Status.PENDING: ("\u2026", "$text-primary"),
 }
 

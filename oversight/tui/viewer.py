@@ -182,6 +182,7 @@ class ListScreen(Screen[None]):
         value = None if event.value is Select.BLANK else str(event.value)
         self.filter = self.filter.with_facet(facet, value)
         self.refilter()
+        self.table.focus()  # back to the list (f returns to the selectors)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
