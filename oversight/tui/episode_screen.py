@@ -5,7 +5,7 @@ provenance, and cost, timings, config and errors."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,15 +16,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from oversight.episode import Episode, Judgment, ProtocolResult, Turn
-from oversight.episode_index import Row
+from oversight.episode_index import EpisodeIndex, Row
 from oversight.store import StoreError
 from oversight.transcript import LETTERS, display_name
+from oversight.tui.questions import RunQuestions
 from oversight.tui.text import MUTED, legend, safe, speech, status_label
 
-if TYPE_CHECKING:
-    from oversight.tui.viewer import ViewerApp
-
 TABS = ("transcript", "context", "judgments", "details")
+
+
+class ViewerState(Protocol):
+    """What an episode screen needs from the app that opens it."""
+
+    index: EpisodeIndex
+    questions: RunQuestions
+
+    def moved_to(self, position: int) -> None:
+        """The episode screen stepped to `position` of the list it was opened from."""
 
 
 class TurnBlock(Static, can_focus=True):
@@ -87,7 +95,7 @@ class EpisodeScreen(Screen[None]):
     EpisodeScreen .warning { color: $text-warning; padding: 0 1; }
     """
 
-    def __init__(self, state: ViewerApp, positions: list[int], at: int) -> None:
+    def __init__(self, state: ViewerState, positions: list[int], at: int) -> None:
         super().__init__()
         self.state = state
         self.positions = positions
@@ -366,7 +374,7 @@ class EpisodeScreen(Screen[None]):
         if 0 <= at < len(self.positions):
             self.at = at
             self.show_episode()
-            self.state.list_screen.table.cursor = at
+            self.state.moved_to(at)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

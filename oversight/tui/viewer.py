@@ -22,6 +22,7 @@ from textual.worker import get_current_worker
 from oversight.episode_index import EpisodeIndex, Status
 from oversight.store import SPEC_FILE, StoreError, read_json, resolve_run_dir
 from oversight.tui.base import OversightApp
+from oversight.tui.episode_screen import EpisodeScreen
 from oversight.tui.episode_table import EpisodeTable, header_text
 from oversight.tui.filters import FACETS, EpisodeFilter, facet_counts, select
 from oversight.tui.questions import RunQuestions, run_title
@@ -192,8 +193,6 @@ class ListScreen(Screen[None]):
 
     @on(EpisodeTable.Opened)
     def _open(self, event: EpisodeTable.Opened) -> None:
-        from oversight.tui.episode_screen import EpisodeScreen
-
         self.app.push_screen(EpisodeScreen(self.state, list(event.table.shown), event.position))
 
     # -- actions -----------------------------------------------------------------------------------------------
@@ -291,6 +290,10 @@ class ViewerApp(OversightApp[None]):
     @property
     def complete(self) -> bool:
         return self.index.complete or not self.index.path.exists()
+
+    def moved_to(self, position: int) -> None:
+        """The list's cursor follows an episode screen's next/previous."""
+        self.list_screen.table.cursor = position
 
     def status_counts(self) -> Counter[str]:
         """status -> number of episodes indexed so far (duplicates counted once)."""
