@@ -58,6 +58,8 @@ async def test_list_opens_indexes_and_filters_by_status_with_the_keyboard(big: P
         lines = screen_lines(app)
         assert lines[3].split() == ["status", "protocol", "judge", "task", "question", "tokens"]
         assert lines[4].split()[2:4] == ["debate-2r", "coin"]
+        tokens = f"{app.index.rows[0].tokens:,}"
+        assert lines[3].index("tokens") + len("tokens") == lines[4].index(tokens) + len(tokens)  # aligned
         await pilot.press("f", "enter", *"inv", "enter")  # the status selector, type to find "invalid"
         await settle(pilot)
         want = statuses[Status.INVALID]

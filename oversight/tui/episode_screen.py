@@ -22,8 +22,6 @@ from oversight.transcript import LETTERS, display_name
 from oversight.tui.questions import RunQuestions
 from oversight.tui.text import MUTED, legend, safe, speech, status_label
 
-TABS = ("transcript", "context", "judgments", "details")
-
 
 class ViewerState(Protocol):
     """What an episode screen needs from the app that opens it."""

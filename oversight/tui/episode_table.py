@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Static
 
 from oversight.episode_index import EpisodeIndex, Row, Status
 from oversight.tui.text import STATUS_STYLE, one_line
@@ -74,10 +75,13 @@ class EpisodeTable(ScrollView, can_focus=True):
             self.table = table
             self.position = position
 
-    def __init__(self, index: EpisodeIndex, *, show_task: bool = True, id: str | None = None) -> None:
+    def __init__(
+        self, index: EpisodeIndex, *, show_task: bool = True, header: Static | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.index = index
         self.show_task = show_task
+        self.header = header  # kept aligned with the rows (their width changes with the scrollbar)
         self.shown: Sequence[int] = []
 
     def show(self, positions: Sequence[int], *, keep: Row | None = None) -> None:
@@ -90,6 +94,14 @@ class EpisodeTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(positions))
         self.cursor = max(0, min(target, len(positions) - 1))
         self.refresh()
+        self.call_after_refresh(self._align_header)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._align_header)
+
+    def _align_header(self) -> None:
+        if self.header is not None:
+            self.header.update(header_text(self.scrollable_content_region.width, show_task=self.show_task))
 
     @property
     def current(self) -> Row | None:

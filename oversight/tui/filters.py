@@ -36,16 +36,6 @@ class EpisodeFilter:
             return replace(self, status=Status(value))
         return replace(self, **{facet: value})
 
-    def admits(self, row: Row) -> bool:
-        """Whether `row` passes the facets (the text is checked separately, on the line's bytes)."""
-        return (
-            not row.superseded
-            and (self.status is None or row.status is self.status)
-            and (self.label is None or row.label == self.label)
-            and (self.judge is None or row.judge == self.judge)
-            and (self.task is None or row.task == self.task)
-        )
-
     @property
     def active(self) -> bool:
         return any(getattr(self, f) is not None for f in FACETS) or bool(self.text)

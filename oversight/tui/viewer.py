@@ -6,7 +6,6 @@ fills as it goes); filters and the text search run on the index, never on parsed
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -74,17 +73,15 @@ class ListScreen(Screen[None]):
                     continue
                 yield Select[str]([], prompt=FACET_PROMPTS[facet], compact=True, id=f"facet-{facet}")
         yield Input(placeholder="search text, then enter (esc: back to the list)", compact=True, id="search")
-        yield Static(header_text(80, show_task=st.show_task), id="columns")
-        yield EpisodeTable(st.index, show_task=st.show_task, id="episodes")
+        header = Static(header_text(80, show_task=st.show_task), id="columns")
+        yield header
+        yield EpisodeTable(st.index, show_task=st.show_task, header=header, id="episodes")
         yield Static("", id="notice")
         yield Static("opening\u2026", id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
         self.table.focus()
-
-    def on_resize(self) -> None:
-        self.query_one("#columns", Static).update(header_text(self.table.size.width, show_task=self.state.show_task))
 
     @property
     def table(self) -> EpisodeTable:
@@ -289,15 +286,12 @@ class ViewerApp(OversightApp[None]):
 
     @property
     def complete(self) -> bool:
+        """Whether the whole file has been indexed (or there is no file yet)."""
         return self.index.complete or not self.index.path.exists()
 
     def moved_to(self, position: int) -> None:
         """The list's cursor follows an episode screen's next/previous."""
         self.list_screen.table.cursor = position
-
-    def status_counts(self) -> Counter[str]:
-        """status -> number of episodes indexed so far (duplicates counted once)."""
-        return facet_counts(self.index.rows)["status"]
 
     def on_unmount(self) -> None:
         self.index.close()
