@@ -239,3 +239,20 @@ def test_parse_percent(typed: str, want: int):
 @pytest.mark.parametrize("typed", ["", "101", "-1", "abc", "1e2", "50.55"])
 def test_parse_percent_refuses(typed: str):
     assert parse_percent(typed) is None
+
+
+async def test_start_clears_the_form_for_the_next_episode():
+    t = Transcript(Q, context_roles={"debater_a"})
+    now = [0.0]
+    app = Host(t.view_for("judge", task="decide"), clock=lambda: now[0])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("tab", "right", "tab", "tab", "tab", "tab", *"why")  # A +1%, then the rationale
+        form = app.screen.query_one(VerdictForm)
+        assert form.rationale == "why" and form.probability_input.values == [510, 490]
+        now[0] = 7.0
+        form.start()
+        await settle(pilot)
+        assert form.rationale == "" and form.probability_input.values == [500, 500]
+        assert [(c.t, c.via) for c in form.probability_input.trajectory] == [(0.0, "start")]
+        assert form.verdict().elapsed == 0.0 and "50.0%" in screen_text(app)

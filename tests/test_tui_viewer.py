@@ -191,3 +191,16 @@ async def test_a_tab_chosen_while_the_question_loads_stays_open(runs: tuple[Path
         assert app.questions.loaded and "final judgment" in screen_text(app)
         await pilot.press("1")
         assert "(loading the question text" not in screen_text(app)
+
+
+async def test_a_run_without_episodes_says_so(runs: tuple[Path, Path], tmp_path: Path):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(runs[0] / "spec.json", run / "spec.json")
+    app = ViewerApp(run)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # nothing to open
+        text = screen_text(app)
+        assert "0 of 0 episodes" in text and "this run has no finished episodes yet" in text
+        assert app.screen is app.list_screen
