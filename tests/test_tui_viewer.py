@@ -204,3 +204,13 @@ async def test_a_run_without_episodes_says_so(runs: tuple[Path, Path], tmp_path:
         text = screen_text(app)
         assert "0 of 0 episodes" in text and "this run has no finished episodes yet" in text
         assert app.screen is app.list_screen
+
+
+@pytest.mark.parametrize("spec", ["[1, 2]", '{"spec": 5}', "{not json"])
+def test_a_strange_spec_is_a_clear_error_or_a_plain_run(tmp_path: Path, spec: str, capsys: pytest.CaptureFixture[str]):
+    (tmp_path / "spec.json").write_text(spec)
+    if spec == '{"spec": 5}':  # a spec.json without tasks still opens (no task column, no question texts)
+        assert ViewerApp(tmp_path).show_task is False
+        return
+    assert main(["view", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"oversight: error: {tmp_path / 'spec.json'}: ")

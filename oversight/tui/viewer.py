@@ -228,8 +228,9 @@ class ViewerApp(OversightApp[None]):
         super().__init__(theme=theme)
         self.run_dir = resolve_run_dir(run_dir)
         self.title = run_title(self.run_dir)
-        spec = read_json(self.run_dir / SPEC_FILE).get("spec") or {}
-        tasks = [t.get("dataset", "") for t in spec.get("tasks", []) if isinstance(t, dict)]
+        spec = read_json(self.run_dir / SPEC_FILE).get("spec")
+        entries = spec.get("tasks") if isinstance(spec, dict) else None
+        tasks = [str(t.get("dataset", "")) for t in entries or [] if isinstance(t, dict)]
         self.show_task = len(tasks) > 1
         self.index = EpisodeIndex(self.run_dir, default_task=tasks[0] if len(tasks) == 1 else "")
         self.questions = RunQuestions(self.run_dir)
