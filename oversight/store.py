@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,13 +161,17 @@ def read_pool(run_dir: str | Path) -> list[str]:
 def _unpool(ep: Episode, refs: Any, pool: list[str], where: str) -> None:
     if not isinstance(refs, list) or len(refs) != len(ep.turns):
         raise StoreError(f"{where}: {SEEN_POOL} does not match the episode's turns")
+    for turn, messages in zip(ep.turns, refs, strict=True):
+        if messages is not None:
+            turn.seen = pooled_messages(messages, pool, where)
+
+
+def pooled_messages(refs: Any, pool: Sequence[str], where: str) -> list[ChatMessage]:
+    """The messages one turn saw, rebuilt from its entry of an episode line's `seen_pool` (`[[role, [paragraph
+    ids]], ...]`) and a run's pool (anything indexable by paragraph id). Raises `StoreError` naming `where` when
+    the refs are malformed or name paragraphs the pool does not hold."""
     try:
-        for turn, messages in zip(ep.turns, refs, strict=True):
-            if messages is not None:
-                turn.seen = [
-                    trusted(ChatMessage, role=role, content=_PARAGRAPH.join(pool[i] for i in ids))
-                    for role, ids in messages
-                ]
+        return [trusted(ChatMessage, role=role, content=_PARAGRAPH.join(pool[i] for i in ids)) for role, ids in refs]
     except (IndexError, TypeError, ValueError) as err:
         raise StoreError(f"{where}: {SEEN_POOL} refers to paragraphs the pool does not hold ({err})") from None
 
@@ -360,6 +364,7 @@ __all__ = [
     "iter_episodes",
     "list_runs",
     "load_run",
+    "pooled_messages",
     "read_pool",
     "resolve_run_dir",
 ]

@@ -12,6 +12,8 @@ import re
 from oversight.types import ChatMessage, GenerateConfig
 
 _LETTERS_RE = re.compile(r"one letter \(([A-Z](?:[, /or]+[A-Z])*)\)")
+_SOURCE_RE = re.compile(r"<source>\n(.*?)\n</source>", re.DOTALL)
+_SPEAKER_RE = re.compile(r"You are (Debater [A-Z]|a consultant)")
 
 
 def hash_judge(messages: list[ChatMessage], config: GenerateConfig) -> str:
@@ -26,3 +28,20 @@ def hash_judge(messages: list[ChatMessage], config: GenerateConfig) -> str:
     letter = letters[digest[0] % len(letters)]
     confidence = 55 + digest[1] % 40
     return f"Answer: {letter}\nConfidence: {confidence}%\nIt reads as the more plausible answer."
+
+
+def quoting_speaker(messages: list[ChatMessage], config: GenerateConfig) -> str:
+    """A debater or consultant that quotes the hidden text it was given once word for word (a verified quote)
+    and once wrongly (an unverified one), so a run shows both; returns the speech."""
+    prompt = "\n".join(m.content for m in messages)
+    found = _SOURCE_RE.search(prompt)
+    words = found.group(1).split() if found else []
+    digest = hashlib.sha256(f"{prompt}\0{config.seed}".encode()).digest()
+    start = digest[0] % max(1, len(words) - 8)
+    verbatim = " ".join(words[start : start + 6]) or "nothing"
+    who = _SPEAKER_RE.search(messages[0].content)
+    name = who.group(1) if who else "I"
+    return (
+        f"{name} here. The text reads <quote>{verbatim}</quote>, and it also says "
+        f"<quote>the records were sealed in {1900 + digest[1] % 100}</quote>. So my answer is the right one."
+    )
