@@ -42,15 +42,16 @@ class Status(StrEnum):
     PENDING = "pending"
 
 
-def status_of(*, correct: bool | None, gold: int | None, error_type: str | None, judged: bool) -> Status:
-    """The status of an episode from its stored fields; `judged` is whether its final judgment is valid."""
+def status_of(*, correct: bool | None, scorable: bool, error_type: str | None, judged: bool) -> Status:
+    """The status of an episode from its stored fields; `scorable`: it has a gold choice or gold answers;
+    `judged`: its final judgment is valid."""
     if error_type:
         return Status.ERROR
     if correct is not None:
         return Status.CORRECT if correct else Status.INCORRECT
     if not judged:
         return Status.INVALID
-    return Status.UNSCORED if gold is None else Status.INVALID
+    return Status.INVALID if scorable else Status.UNSCORED
 
 
 @dataclass(slots=True)
@@ -77,7 +78,11 @@ _S = rb'"([^"\\]*(?:\\.[^"\\]*)*)"'  # a JSON string, its text captured raw
 _SN = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
 _HEAD = re.compile(rb'\{"id":' + _S + rb',"experiment":' + _SN + rb',"question_id":' + _S + rb',"protocol":' + _S)
 _JUDGE_AT = b'},"judge":"'  # the roles dict closes, then the top-level judge (a string)
-_JUDGE = re.compile(rb'\},"judge":' + _S + rb',"seed":-?\d+,"gold":(null|-?\d+),"choices":\[')
+_JSTR = rb'"(?:[^"\\]|\\.)*"'
+_JUDGE = re.compile(
+    rb'\},"judge":' + _S + rb',"seed":-?\d+,"gold":(null|-?\d+),"gold_answers":\[((?:' + _JSTR + rb'(?:,' + _JSTR
+    + rb')*)?)\],"choices":\['
+)
 _CHOICES = b',"choices":['
 _TAIL_AT = b'],"correct":'  # the judgments list closes, then the top-level correctness
 _TAIL = re.compile(
@@ -214,6 +219,7 @@ class EpisodeIndex:
         label, task = found
         correct = True if tail.group(1) == b"true" else False if tail.group(1) == b"false" else None
         gold = None if judge.group(2) == b"null" else int(judge.group(2))
+        scorable = gold is not None or bool(judge.group(3))
         error_type = None if tail.group(4) == b"null" else _text(tail.group(5))
         # The last `"valid":` before the tail is the final judgment's (no Judgment field after it holds one).
         valid_at = mm.rfind(_LAST_VALID, judge.end(), at)
@@ -230,7 +236,7 @@ class EpisodeIndex:
             label or protocol,
             _text(judge.group(1)),
             task,
-            status_of(correct=correct, gold=gold, error_type=error_type, judged=judged),
+            status_of(correct=correct, scorable=scorable, error_type=error_type, judged=judged),
             int(tail.group(2)),
             float(tail.group(3)),
             error_type,
@@ -249,7 +255,8 @@ class EpisodeIndex:
             judged = bool(final and final.get("valid", True))
             protocol = str(data["protocol"])
             error_type = data.get("error_type")
-            status = status_of(correct=data.get("correct"), gold=data.get("gold"), error_type=error_type, judged=judged)
+            scorable = data.get("gold") is not None or bool(data.get("gold_answers"))
+            status = status_of(correct=data.get("correct"), scorable=scorable, error_type=error_type, judged=judged)
             return self._row(
                 line,
                 start,

@@ -25,7 +25,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def expected(ep: Episode) -> tuple:
     final = ep.final
-    status = status_of(correct=ep.correct, gold=ep.gold, error_type=ep.error_type, judged=bool(final and final.valid))
+    status = status_of(
+        correct=ep.correct, scorable=ep.scorable, error_type=ep.error_type, judged=bool(final and final.valid)
+    )
     label = ep.meta.get("label") or ep.protocol
     return (
         ep.id,

@@ -41,7 +41,9 @@ def statuses(big: Path) -> Counter[Status]:
     for ep in iter_episodes(big, seen=False):
         final = ep.final
         out[
-            status_of(correct=ep.correct, gold=ep.gold, error_type=ep.error_type, judged=bool(final and final.valid))
+            status_of(
+                correct=ep.correct, scorable=ep.scorable, error_type=ep.error_type, judged=bool(final and final.valid)
+            )
         ] += 1
     return out
 
