@@ -22,6 +22,7 @@ from oversight.types import trusted
 
 #: What agents write to quote the context. Parsed from raw agent text, before escaping.
 QUOTE_RE = re.compile(r"<quote>(.*?)</quote>", re.IGNORECASE | re.DOTALL)
+QUOTE_TAG_RE = re.compile(r"</?quote>", re.IGNORECASE)
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
 _PUNCT = re.compile(r"[^\w\s]|_")
@@ -36,8 +37,22 @@ _TAG_LOOKALIKE = re.compile(
     re.IGNORECASE,
 )
 _MARK_LOOKALIKE = re.compile(r"[\[\(\{]\s*(?:un)?verified[^\]\)\}\n]{0,40}[\]\)\}]", re.IGNORECASE)
+# Line breaks other than "\n" (CR, CRLF, VT, FF, the file/group/record separators, NEL, U+2028/U+2029): many
+# tokenizers and terminals start a new line at them, so they become "\n" and get the renderer's line prefix.
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Other C0/C1 controls (NUL, BEL, backspace, ESC sequences, DEL, ...) and bidirectional overrides: shown as
+# visible escapes (`\x1b`, `\u202e`), so they can neither move a terminal's cursor nor reorder what a reader sees.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ANY_CONTROL = re.compile(f"{_LINE_BREAKS.pattern}|{_CONTROLS.pattern}")
 TAG_REMOVED = "[tag removed]"
 MARK_REMOVED = "[mark removed]"
+
+
+#: the default `QuoteConfig.min_words`. Answers are short (one or two words in gen/hidden-passage and BoolQ), and
+#: both answers of a question usually occur in its passage, so a quote of an answer's own words, or of the answer
+#: with a word or two around it ("by Nimtun Founkal"), would verify for both sides and prove nothing; five words
+#: is the shortest quote that must carry a relation (tests/test_quotes.py measures it on generated questions).
+MIN_QUOTE_WORDS = 5
 
 
 class QuoteConfig(BaseModel):
@@ -45,10 +60,11 @@ class QuoteConfig(BaseModel):
 
     Lower it (e.g. 0.9) to forgive typos — but a fuzzy match also forgives a slipped-in word such as "not" in a
     long sentence, which is exactly what a dishonest debater would try; the score is recorded either way.
+    Quotes shorter than `min_words` words are never verified (see `MIN_QUOTE_WORDS`).
     """
 
     fuzzy_threshold: float = Field(default=1.0, ge=0.0, le=1.0)
-    min_words: int = Field(default=1, ge=1)  # shorter quotes are never verified (one common word proves nothing)
+    min_words: int = Field(default=MIN_QUOTE_WORDS, ge=1)
 
 
 def normalize(text: str) -> str:
@@ -131,18 +147,51 @@ def extract_quotes(content: str) -> list[str]:
 
 
 def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = None) -> Turn:
-    """`turn` with `quotes` recomputed from its content against `context` (in place; returns the same turn).
+    """`turn` with `quotes` recomputed from its content against `context` (in place; returns the same turn), and,
+    when there is a context to check against, `meta["quote_coverage"]`: the share of the speech's words that lie
+    inside verified quotes (`quote_coverage`).
 
     Whatever quote statuses a speaker attached are discarded: only this check can mark a quote verified.
     """
     turn.quotes = [check_quote(q, context, cfg) for q in extract_quotes(turn.content)]
+    if context:
+        turn.meta["quote_coverage"] = quote_coverage(turn.content, turn.quotes)
     return turn
 
 
+def quote_coverage(content: str, quotes: Sequence[Quote]) -> float:
+    """The share (0..1, 4 decimals) of the words of `content` (quote tags not counted) inside `<quote>` spans whose
+    `Quote` is verified (the i-th span takes `quotes[i]`); 0.0 for empty text."""
+    total = len(QUOTE_TAG_RE.sub(" ", content).split())
+    if not total:
+        return 0.0
+    inside = sum(
+        len(QUOTE_TAG_RE.sub(" ", m.group(1)).split())
+        for i, m in enumerate(QUOTE_RE.finditer(content))
+        if i < len(quotes) and quotes[i].verified
+    )
+    return round(inside / total, 4)
+
+
+def neutralize_controls(text: str) -> str:
+    """`text` with every line break other than `\\n` turned into `\\n`, and every other control character (C0/C1,
+    DEL, bidirectional overrides) written as a visible escape such as `\\x1b`; tabs and newlines are kept."""
+    if _ANY_CONTROL.search(text) is None:  # the common case: one scan, no copy
+        return text
+    text = _LINE_BREAKS.sub("\n", text)
+    return _CONTROLS.sub(_visible, text)
+
+
+def _visible(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def escape(text: str) -> str:
-    """Agent- or dataset-authored text made inert for our prompts: `&`, `<`, `>` become entities (so no tag of
-    ours, and no `<|special|>` chat token, can be written) and bracketed template markers are defanged."""
-    text = html.escape(text, quote=False)
+    """Agent- or dataset-authored text made inert for our prompts: control characters neutralised
+    (`neutralize_controls`), `&`, `<`, `>` turned into entities (so no tag of ours, and no `<|special|>` chat token,
+    can be written) and bracketed template markers defanged."""
+    text = html.escape(neutralize_controls(text), quote=False)
     if "[" in text:
         text = _TEMPLATE_MARKERS.sub(lambda m: f"({m.group(1)}{m.group(2)})", text)
     return text
@@ -173,4 +222,13 @@ def render_speech(content: str, quotes: Sequence[Quote]) -> str:
     return "".join(out)
 
 
-__all__ = ["QuoteConfig", "check_quote", "escape", "extract_quotes", "verify_quotes"]
+__all__ = [
+    "MIN_QUOTE_WORDS",
+    "QuoteConfig",
+    "check_quote",
+    "escape",
+    "extract_quotes",
+    "neutralize_controls",
+    "quote_coverage",
+    "verify_quotes",
+]
