@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,8 @@ from oversight.types import ChatMessage, trusted
 
 if TYPE_CHECKING:
     import pandas
+
+log = logging.getLogger(__name__)
 
 SPEC_FILE = "spec.json"
 EPISODES_FILE = "episodes.jsonl"
@@ -101,28 +105,40 @@ def _rfind_newline(f: Any, end: int, chunk: int = 1 << 16) -> int:
 
 
 def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode]:
-    """Stream the finished episodes of a run, dropping a torn last line; raises `StoreError` on other damage.
+    """Stream the episodes of a run, one per id, dropping a torn last line; raises `StoreError` on other damage.
 
-    `seen=False` skips rebuilding each turn's `seen` messages from the pool (cheaper, for counting and summaries;
-    turns then have `seen=None` unless the run stored them inline).
+    When an id occurs on several lines the last one wins: `oversight resume` appends a new record for an episode
+    it re-ran after an error (append-only, so a crash never loses the old one), and a run written by two processes
+    at once (before run directories were locked) holds duplicates. Duplicates of finished episodes are logged as a
+    warning (`oversight.store`). `seen=False` skips rebuilding each turn's `seen` messages from the pool (cheaper,
+    for counting and summaries; turns then have `seen=None` unless the run stored them inline).
     """
     path = Path(run_dir) / EPISODES_FILE
     if not path.exists():
         return
+    limit = good_prefix_length(path)
+    superseded = superseded_lines(path, limit)
+    last_superseded = max(superseded, default=0)
+    replaced_finished = 0
     pool: list[str] | None = None
     with path.open("rb") as f:
         lineno = 0
+        offset = 0
         for raw in f:
             lineno += 1
-            if not raw.endswith(b"\n"):
-                return  # torn last line
+            offset += len(raw)
+            if offset > limit:
+                return  # a torn last line (or one appended after this read began)
             if not raw.strip():
+                continue
+            if lineno in superseded:
+                replaced_finished += _is_finished(raw)
+                if lineno == last_superseded and replaced_finished:
+                    _warn_duplicates(path, replaced_finished)
                 continue
             try:
                 ep = Episode.model_validate_json(raw)
             except ValueError as err:
-                if not f.read(1):  # the last line: torn by a crash mid-write
-                    return
                 raise StoreError(f"{path}:{lineno}: corrupt episode line ({str(err).splitlines()[0]})") from None
             if seen and SEEN_POOL.encode() in raw:  # cheap test first; the parse below decides
                 refs = json.loads(raw).get(SEEN_POOL)
@@ -131,6 +147,97 @@ def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode
                         pool = read_pool(run_dir)
                     _unpool(ep, refs, pool, f"{path}:{lineno}")
             yield ep
+
+
+def superseded_lines(path: Path, limit: int | None = None) -> set[int]:
+    """Line numbers (1-based) of episode lines a later line with the same id replaces, in the first `limit` bytes.
+
+    Memory stays compact for very large runs: one 8-byte key per line (a prefix of the hex id, or a hash of an
+    id of another form) in an array, sorted once; full ids are read again only for the rare repeated keys.
+    """
+    limit = good_prefix_length(path) if limit is None else limit
+    keys: array[int] = array("Q")
+    lines: array[int] = array("L")
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(_lines_within(f, limit), 1):
+            eid = _line_id(raw)
+            if eid is not None:
+                keys.append(_key_of(eid))
+                lines.append(lineno)
+    if len(keys) < 2:
+        return set()
+    import numpy as np
+
+    arr = np.frombuffer(keys, dtype=np.uint64)
+    ordered = np.sort(arr)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return set()
+    candidates = set(int(k) for k in np.unique(repeated))
+    last: dict[bytes, int] = {}
+    out: set[int] = set()
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(_lines_within(f, limit), 1):
+            eid = _line_id(raw)
+            if eid is None or _key_of(eid) not in candidates:
+                continue
+            earlier = last.get(eid)
+            if earlier is not None:
+                out.add(earlier)
+            last[eid] = lineno
+    return out
+
+
+def _lines_within(f: Any, limit: int) -> Iterator[bytes]:
+    offset = 0
+    for raw in f:
+        offset += len(raw)
+        if offset > limit:
+            return
+        yield raw
+
+
+_ID_PREFIX = b'{"id":"'
+
+
+def _line_id(raw: bytes) -> bytes | None:
+    """The episode id of a stored line (None for blank lines); our writer puts `id` first, others are parsed."""
+    if raw.startswith(_ID_PREFIX):
+        end = raw.find(b'"', len(_ID_PREFIX))
+        if end > 0 and b"\\" not in raw[len(_ID_PREFIX) : end]:
+            return raw[len(_ID_PREFIX) : end]
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw).get("id")
+    except (ValueError, AttributeError):
+        return None  # a corrupt line: reported when it is read
+    return str(value).encode() if value is not None else None
+
+
+def _key_of(eid: bytes) -> int:
+    if len(eid) >= 16:
+        try:
+            return int(eid[:16], 16)
+        except ValueError:
+            pass
+    return int.from_bytes(hashlib.blake2b(eid, digest_size=8).digest(), "big")
+
+
+def _is_finished(raw: bytes) -> bool:
+    try:
+        return json.loads(raw).get("error") is None
+    except (ValueError, AttributeError):
+        return False
+
+
+def _warn_duplicates(path: Path, n: int) -> None:
+    log.warning(
+        "%s: %s finished episode(s) recorded more than once (two processes wrote this run?); the last record of "
+        "each id is read",
+        path,
+        f"{n:,}",
+    )
 
 
 def read_pool(run_dir: str | Path) -> list[str]:
@@ -165,7 +272,8 @@ def _unpool(ep: Episode, refs: Any, pool: list[str], where: str) -> None:
 
 
 def finished_ids(run_dir: str | Path) -> dict[str, tuple[int, float]]:
-    """id -> (tokens, cost) of every episode already in the run (cheap: no full validation)."""
+    """id -> (tokens, cost) of every episode already in the run, the last record of each id (cheap: no full
+    validation)."""
     path = Path(run_dir) / EPISODES_FILE
     out: dict[str, tuple[int, float]] = {}
     if not path.exists():
