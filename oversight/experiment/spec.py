@@ -305,6 +305,9 @@ class Experiment(_Strict):
             except ValidationError as err:
                 errors.extend(format_validation_error(err, prefix=where))
                 needed = entry.roles
+            except (TypeError, ValueError, KeyError, AttributeError) as err:  # a config validator that raised
+                errors.append(f"{where}: invalid config ({type(err).__name__}: {err})")
+                needed = entry.roles
             for role in needed:
                 used_roles.add(role)
                 if role == "judge":

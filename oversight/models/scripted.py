@@ -43,6 +43,8 @@ class ScriptedProvider(Provider):
         given = [x is not None for x in (outputs, fn, replay)]
         if sum(given) > 1:
             raise ModelConfigError(f"scripted/{name}: give only one of outputs, fn, replay")
+        if not any(given):  # it could answer nothing: every call would fail
+            raise ModelConfigError(f"scripted/{name}: give one of outputs, fn, replay")
         self._fn: ScriptFn | None = _import_fn(fn, name) if isinstance(fn, str) else fn
         self._fn_path = fn if isinstance(fn, str) else None
         self._outputs: list[ScriptItem] = list(outputs or [])
