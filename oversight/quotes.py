@@ -162,11 +162,11 @@ def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = Non
 def quote_coverage(content: str, quotes: Sequence[Quote]) -> float:
     """The share (0..1, 4 decimals) of the words of `content` (quote tags not counted) inside `<quote>` spans whose
     `Quote` is verified (the i-th span takes `quotes[i]`); 0.0 for empty text."""
-    total = len(QUOTE_TAG_RE.sub(" ", content).split())
+    total = len(QUOTE_TAG_RE.sub("", content).split())  # words as the word limit counts them
     if not total:
         return 0.0
     inside = sum(
-        len(QUOTE_TAG_RE.sub(" ", m.group(1)).split())
+        len(m.group(1).split())
         for i, m in enumerate(QUOTE_RE.finditer(content))
         if i < len(quotes) and quotes[i].verified
     )
@@ -185,6 +185,17 @@ def neutralize_controls(text: str) -> str:
 def _visible(m: re.Match[str]) -> str:
     code = ord(m.group(0))
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def coverage_by_role(turns: Sequence[Turn]) -> dict[str, float]:
+    """role -> mean `quote_coverage` of its turns that recorded one (speeches checked against a context), for
+    analysis (`Run.df`, comparison records); roles without such turns are left out."""
+    sums: dict[str, list[float]] = {}
+    for t in turns:
+        value = t.meta.get("quote_coverage")
+        if isinstance(value, int | float):
+            sums.setdefault(t.role, []).append(float(value))
+    return {role: round(sum(v) / len(v), 4) for role, v in sums.items()}
 
 
 def escape(text: str) -> str:
@@ -226,6 +237,7 @@ __all__ = [
     "MIN_QUOTE_WORDS",
     "QuoteConfig",
     "check_quote",
+    "coverage_by_role",
     "escape",
     "extract_quotes",
     "neutralize_controls",

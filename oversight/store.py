@@ -383,7 +383,8 @@ class Run:
 
     @property
     def df(self) -> pandas.DataFrame:
-        """One row per episode (ids, protocol/label, judge, seed, gold, choice, valid, correct, usage, error)."""
+        """One row per episode (ids, protocol/label, judge, seed, gold, choice, valid, correct, usage, retries,
+        error, quote coverage overall and per role, model per role)."""
         return episodes_dataframe(self.episodes)
 
 
@@ -424,9 +425,13 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
     except ImportError:
         raise ImportError("Run.df needs pandas: pip install pandas") from None
 
+    from oversight.quotes import coverage_by_role
+
     rows = []
     for ep in episodes:
         final = ep.final
+        coverage = coverage_by_role(ep.turns)
+        checked = [v for t in ep.turns if isinstance(v := t.meta.get("quote_coverage"), int | float)]
         rows.append(
             {
                 "id": ep.id,
@@ -443,9 +448,13 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
                 "turns": len(ep.turns),
                 "tokens": ep.tokens,
                 "cost": ep.cost,
+                "retries": ep.retries,
                 "duration": ep.timings.get("duration"),
                 "error_type": ep.error_type,
                 "error": ep.error,
+                # share of speech words inside verified quotes: mean over the episode's checked turns, and per role
+                "quote_coverage": round(sum(checked) / len(checked), 4) if checked else None,
+                **{f"quote_coverage.{role}": value for role, value in coverage.items()},
                 **{f"model.{role}": model for role, model in ep.roles.items()},
             }
         )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from oversight.episode import Episode, ProtocolResult
+from oversight.quotes import coverage_by_role
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -50,6 +51,8 @@ class Record:
     rounds: int | None
     interim_correct: list[bool | None] = field(default_factory=list)  # per judgment, last one final
     debaters: list[Debater] = field(default_factory=list)
+    #: role -> mean share of its speech words inside verified quotes (roles whose turns were checked)
+    quote_coverage: dict[str, float] = field(default_factory=dict)
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -106,6 +109,7 @@ def to_record(ep: Episode, task: str) -> Record:
         rounds=rounds if isinstance(rounds, int) else None,
         interim_correct=interim,
         debaters=_debaters(ep, result),
+        quote_coverage=coverage_by_role(ep.turns),
     )
 
 
