@@ -12,6 +12,7 @@ Masking has one vocabulary, used for everything we write or print:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from pydantic import SecretStr
 
@@ -35,6 +37,7 @@ _SECRET_NAME = re.compile(
 )
 #: `user:password@` (or `token@`) right after a URL scheme
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@'\"<>]+@")
+_URL_USERINFO = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://([^/\s@'\"<>]+)@")
 #: `name=value`, `name: value`, `"name": "value"` with a secret-like name, in free text (error bodies, argv)
 _NAMED_VALUE = re.compile(
     r"""(?ix)
@@ -65,7 +68,9 @@ def remember_secret(value: SecretStr | str | None) -> None:
 
 
 def remember_secrets_in(data: Any) -> None:
-    """`remember_secret` every value of a secret-named key in JSON-like `data` (provider options, headers)."""
+    """`remember_secret` every value of a secret-named key in JSON-like `data` (provider options, headers), and the
+    credentials of every URL in it: the password, and `user:password` in base64 as HTTP clients send it (an
+    `Authorization: Basic ...` header a server may echo)."""
     if isinstance(data, dict):
         for k, v in data.items():
             if is_secret_name(k) and isinstance(v, str | SecretStr):
@@ -75,6 +80,11 @@ def remember_secrets_in(data: Any) -> None:
     elif isinstance(data, list | tuple):
         for v in data:
             remember_secrets_in(v)
+    elif isinstance(data, str) and "@" in data:
+        for m in _URL_USERINFO.finditer(data):
+            userinfo = unquote(m.group(1))
+            remember_secret(userinfo.partition(":")[2] or userinfo)
+            remember_secret(base64.b64encode(userinfo.encode()).decode())
 
 
 def config_path() -> Path:
