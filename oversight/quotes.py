@@ -65,6 +65,9 @@ class QuoteConfig(BaseModel):
 
     fuzzy_threshold: float = Field(default=1.0, ge=0.0, le=1.0)
     min_words: int = Field(default=MIN_QUOTE_WORDS, ge=1)
+    #: show the judge each speech's quote coverage (its turn header gets `quote_coverage="0.36"`); off by default,
+    #: since the judge already sees every quote marked verified or unverified and the number changes its prompt
+    show_coverage: bool = False
 
 
 def normalize(text: str) -> str:
@@ -149,13 +152,16 @@ def extract_quotes(content: str) -> list[str]:
 def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = None) -> Turn:
     """`turn` with `quotes` recomputed from its content against `context` (in place; returns the same turn), and,
     when there is a context to check against, `meta["quote_coverage"]`: the share of the speech's words that lie
-    inside verified quotes (`quote_coverage`).
+    inside verified quotes (`quote_coverage`); with `cfg.show_coverage` also `meta["show_coverage"]`, which puts
+    it in the turn's rendered header.
 
     Whatever quote statuses a speaker attached are discarded: only this check can mark a quote verified.
     """
     turn.quotes = [check_quote(q, context, cfg) for q in extract_quotes(turn.content)]
     if context:
         turn.meta["quote_coverage"] = quote_coverage(turn.content, turn.quotes)
+        if cfg is not None and cfg.show_coverage:
+            turn.meta["show_coverage"] = True  # kept with the turn, so a re-rendering shows what the judge saw
     return turn
 
 

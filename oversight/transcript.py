@@ -156,6 +156,9 @@ class Transcript:
         kind = "" if turn.kind == "speech" else f' kind="{escape(turn.kind)}"'
         to = turn.meta.get("to")
         to_attr = f' to="{escape(self.name_of(to))}"' if isinstance(to, str) else ""
+        coverage = turn.meta.get("quote_coverage") if turn.meta.get("show_coverage") else None
+        if isinstance(coverage, int | float):
+            to_attr += f' quote_coverage="{coverage:.2f}"'  # QuoteConfig.show_coverage
         # Every body line starts with "| ", so nothing a speaker writes ("Judge: ...") can begin a line of its own.
         body = "\n".join(f"| {line}" for line in render_speech(turn.content, turn.quotes).split("\n"))
         return f'<turn speaker="{self.name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'

@@ -223,3 +223,16 @@ def test_quote_coverage_reaches_run_df_and_compare(tmp_path) -> None:  # noqa: A
         "correct": share,
         "incorrect": share,
     }
+
+
+def test_the_judge_may_be_shown_quote_coverage() -> None:
+    speech = "It says <quote>did not light the lamp on the night</quote>, so B is right."
+    shown = Transcript.start(Q, context_roles={"debater_a"})
+    shown.add(verify_quotes(Turn(role="debater_a", content=speech), CONTEXT, QuoteConfig(show_coverage=True)))
+    hidden = Transcript.start(Q, context_roles={"debater_a"})
+    hidden.add(verify_quotes(Turn(role="debater_a", content=speech), CONTEXT))
+    body = '| It says <quote status="verified">did not light the lamp on the night</quote>, so B is right.\n</turn>'
+    assert shown.view_for("judge").transcript == (
+        f'<turn speaker="Debater A" round="1" quote_coverage="0.57">\n{body}'  # 8 of 14 words
+    )
+    assert hidden.view_for("judge").transcript == f'<turn speaker="Debater A" round="1">\n{body}'
