@@ -43,7 +43,10 @@ _LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Other C0/C1 controls (NUL, BEL, backspace, ESC sequences, DEL, ...) and bidirectional overrides: shown as
 # visible escapes (`\x1b`, `\u202e`), so they can neither move a terminal's cursor nor reorder what a reader sees.
 _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_ANY_CONTROL = re.compile(f"{_LINE_BREAKS.pattern}|{_CONTROLS.pattern}")
+# Fast checks that text needs none of it: ASCII text without controls (the usual case) translates to nothing once
+# its printable characters, newline and tab are deleted; other text is searched with one character class.
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n\t"
+_ANY_CONTROL = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029" + _CONTROLS.pattern[1:])
 TAG_REMOVED = "[tag removed]"
 MARK_REMOVED = "[mark removed]"
 
@@ -167,22 +170,24 @@ def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = Non
 
 def quote_coverage(content: str, quotes: Sequence[Quote]) -> float:
     """The share (0..1, 4 decimals) of the words of `content` (quote tags not counted) inside `<quote>` spans whose
-    `Quote` is verified (the i-th span takes `quotes[i]`); 0.0 for empty text."""
-    total = len(QUOTE_TAG_RE.sub("", content).split())  # words as the word limit counts them
-    if not total:
+    `Quote` is verified (`quotes` as `verify_quotes` made them from `content`); 0.0 for empty text."""
+    inside = 0
+    for q in quotes:  # each `Quote.text` is the inner text of its span
+        if q.verified:
+            inside += len(q.text.split())
+    if not inside:
         return 0.0
-    inside = sum(
-        len(m.group(1).split())
-        for i, m in enumerate(QUOTE_RE.finditer(content))
-        if i < len(quotes) and quotes[i].verified
-    )
-    return round(inside / total, 4)
+    total = len(QUOTE_TAG_RE.sub("", content).split())  # words as the word limit counts them
+    return round(inside / total, 4) if total else 0.0
 
 
 def neutralize_controls(text: str) -> str:
     """`text` with every line break other than `\\n` turned into `\\n`, and every other control character (C0/C1,
     DEL, bidirectional overrides) written as a visible escape such as `\\x1b`; tabs and newlines are kept."""
-    if _ANY_CONTROL.search(text) is None:  # the common case: one scan, no copy
+    if text.isascii():
+        if not text.encode("ascii").translate(None, _PLAIN_ASCII):
+            return text
+    elif _ANY_CONTROL.search(text) is None:
         return text
     text = _LINE_BREAKS.sub("\n", text)
     return _CONTROLS.sub(_visible, text)
@@ -208,19 +213,26 @@ def escape(text: str) -> str:
     """Agent- or dataset-authored text made inert for our prompts: control characters neutralised
     (`neutralize_controls`), `&`, `<`, `>` turned into entities (so no tag of ours, and no `<|special|>` chat token,
     can be written) and bracketed template markers defanged."""
-    text = html.escape(neutralize_controls(text), quote=False)
-    if "[" in text:
-        text = _TEMPLATE_MARKERS.sub(lambda m: f"({m.group(1)}{m.group(2)})", text)
-    return text
+    return _entities(neutralize_controls(text))
 
 
 def escape_agent(text: str) -> str:
     """Agent-authored text made inert: lookalikes of our tags and status marks are replaced by `[tag removed]` /
     `[mark removed]` (a model reading `&lt;quote status="verified"&gt;` might still believe it), then `escape`."""
+    return _entities(_defang(neutralize_controls(text)))
+
+
+def _entities(text: str) -> str:
+    text = html.escape(text, quote=False)
+    if "[" in text:
+        text = _TEMPLATE_MARKERS.sub(lambda m: f"({m.group(1)}{m.group(2)})", text)
+    return text
+
+
+def _defang(text: str) -> str:
     if "verified" in text.lower():
         text = _MARK_LOOKALIKE.sub(MARK_REMOVED, text)
-    text = _TAG_LOOKALIKE.sub(TAG_REMOVED, text)
-    return escape(text)
+    return _TAG_LOOKALIKE.sub(TAG_REMOVED, text)
 
 
 def render_speech(content: str, quotes: Sequence[Quote]) -> str:
@@ -228,14 +240,16 @@ def render_speech(content: str, quotes: Sequence[Quote]) -> str:
     `<quote status="verified|unverified">`. The i-th span takes the status of `quotes[i]`; spans without a
     checked `Quote` are shown unverified.
     """
+    # Controls first, once for the whole speech: it changes no `<quote>` tag, so the spans stay the same.
+    content = neutralize_controls(content)
     out: list[str] = []
     pos = 0
     for i, m in enumerate(QUOTE_RE.finditer(content)):
-        out.append(escape_agent(content[pos : m.start()]))
+        out.append(_entities(_defang(content[pos : m.start()])))
         status = "verified" if i < len(quotes) and quotes[i].verified else "unverified"
-        out.append(f'<quote status="{status}">{escape_agent(m.group(1))}</quote>')
+        out.append(f'<quote status="{status}">{_entities(_defang(m.group(1)))}</quote>')
         pos = m.end()
-    out.append(escape_agent(content[pos:]))
+    out.append(_entities(_defang(content[pos:])))
     return "".join(out)
 
 

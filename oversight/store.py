@@ -152,39 +152,46 @@ def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode
 def superseded_lines(path: Path, limit: int | None = None) -> set[int]:
     """Line numbers (1-based) of episode lines a later line with the same id replaces, in the first `limit` bytes.
 
-    Memory stays compact for very large runs: one 8-byte key per line (a prefix of the hex id, or a hash of an
-    id of another form) in an array, sorted once; full ids are read again only for the rare repeated keys.
+    Memory stays compact for very large runs: per line, an 8-byte hash of its id, its byte offset and its line
+    number in arrays, sorted once; only lines whose hash repeats are read again (by offset) to compare full ids.
     """
     limit = good_prefix_length(path) if limit is None else limit
     keys: array[int] = array("Q")
-    lines: array[int] = array("L")
+    offsets: array[int] = array("Q")
+    lines: array[int] = array("I")
     with path.open("rb") as f:
+        offset = 0
         for lineno, raw in enumerate(_lines_within(f, limit), 1):
             eid = _line_id(raw)
             if eid is not None:
                 keys.append(_key_of(eid))
+                offsets.append(offset)
                 lines.append(lineno)
+            offset += len(raw)
     if len(keys) < 2:
         return set()
     import numpy as np
 
     arr = np.frombuffer(keys, dtype=np.uint64)
-    ordered = np.sort(arr)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(repeated):
+    order = np.argsort(arr, kind="stable")
+    ordered = arr[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
         return set()
-    candidates = set(int(k) for k in np.unique(repeated))
+    repeated = np.zeros(len(arr), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    del ordered, same
     last: dict[bytes, int] = {}
     out: set[int] = set()
     with path.open("rb") as f:
-        for lineno, raw in enumerate(_lines_within(f, limit), 1):
-            eid = _line_id(raw)
-            if eid is None or _key_of(eid) not in candidates:
-                continue
-            earlier = last.get(eid)
+        for i in np.sort(order[repeated]):  # the lines whose key repeats, in file order
+            f.seek(offsets[i])
+            eid = _line_id(f.readline())
+            earlier = last.get(eid)  # type: ignore[arg-type]
             if earlier is not None:
                 out.add(earlier)
-            last[eid] = lineno
+            last[eid] = lines[i]  # type: ignore[index]
     return out
 
 
@@ -216,11 +223,7 @@ def _line_id(raw: bytes) -> bytes | None:
 
 
 def _key_of(eid: bytes) -> int:
-    if len(eid) >= 16:
-        try:
-            return int(eid[:16], 16)
-        except ValueError:
-            pass
+    # A hash of the whole id, not a prefix of it: ids that differ only at the end must not share keys.
     return int.from_bytes(hashlib.blake2b(eid, digest_size=8).digest(), "big")
 
 

@@ -152,7 +152,7 @@ def test_superseded_lines_handles_any_id_form(tmp_path: Path) -> None:
         '{"id":"a","question_id":"q","protocol":"p"}',  # short ids: hashed keys
         '{"question_id":"q","protocol":"p","id":"b"}',  # id not first: parsed
         '{"id":"0123456789abcdef0001","question_id":"q","protocol":"p"}',
-        '{"id":"0123456789abcdef0002","question_id":"q","protocol":"p"}',  # same 16-hex prefix, another id
+        '{"id":"0123456789abcdef0002","question_id":"q","protocol":"p"}',  # differs from line 3 only at the end
         '{"id":"a","question_id":"q","protocol":"p"}',
         "",
         '{"id":"0123456789abcdef0001","question_id":"q","protocol":"p"}',
