@@ -53,8 +53,9 @@ MARK_REMOVED = "[mark removed]"
 
 #: the default `QuoteConfig.min_words`. Answers are short (one or two words in gen/hidden-passage and BoolQ), and
 #: both answers of a question usually occur in its passage, so a quote of an answer's own words, or of the answer
-#: with a word or two around it ("by Nimtun Founkal"), would verify for both sides and prove nothing; five words
-#: is the shortest quote that must carry a relation (tests/test_quotes.py measures it on generated questions).
+#: with a word or two around it ("by Nimtun Founkal"), would verify for both sides and prove nothing. Five words
+#: is the shortest length that stops all of those (tests/test_hostile_transcript.py measures it); a longer quote
+#: is a clause of the passage ("was mentored by Nimtun Founkal"), whose relevance is for the judge to weigh.
 MIN_QUOTE_WORDS = 5
 
 

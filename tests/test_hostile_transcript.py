@@ -144,8 +144,8 @@ def test_the_char_cap_follows_the_word_limit_and_spares_real_prose() -> None:
 def test_short_answer_quotes_no_longer_verify_for_both_sides() -> None:
     # In two-answer debates on generated passages both answers occur in the passage. With one-word quotes allowed
     # (the old default) a quote of an answer's own words verified for both sides in most questions; quotes of the
-    # answer with a word or two around it ("by Nimtun Founkal") as well. Five words is the shortest length at which
-    # neither does, while a real quoted sentence still verifies.
+    # answer with a word or two before it ("by Nimtun Founkal") as well. Five words is the shortest length at which
+    # none does, while a real quoted sentence still verifies (docs/protocols.md gives the counts).
     questions = [two_answer(q, 0) for q in load_task("gen/hidden-passage", n=100, seed=0).questions]
 
     def both_verify(cfg: QuoteConfig, padding: int) -> int:
@@ -161,6 +161,7 @@ def test_short_answer_quotes_no_longer_verify_for_both_sides() -> None:
     default = QuoteConfig()
     assert default.min_words == MIN_QUOTE_WORDS == 5
     assert both_verify(default, 0) == both_verify(default, 1) == both_verify(default, 2) == 0
+    assert both_verify(QuoteConfig(min_words=4), 2) > 0  # four words would not do
     sentence = (questions[0].context or "").split(". ")[0]
     assert len(sentence.split()) >= 5 and check_quote(sentence, questions[0].context).verified
 
