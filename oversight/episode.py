@@ -179,6 +179,7 @@ class Episode(BaseModel):
     correct: bool | None = None  # None when the final judgment is invalid or there is no gold answer
     tokens: int = 0
     cost: float = 0.0
+    retries: int = 0  # model calls of this episode that failed transiently and were tried again
     timings: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
     error_type: str | None = None
@@ -374,6 +375,7 @@ def assemble_episode(
     seed: int = 0,
     tokens: int | None = None,
     cost: float = 0.0,
+    retries: int = 0,
     timings: Mapping[str, float] | None = None,
     error: BaseException | None = None,
     partial_turns: Sequence[Turn] = (),
@@ -421,6 +423,7 @@ def assemble_episode(
         correct=correct,
         tokens=tokens,
         cost=cost,
+        retries=retries,
         timings=all_timings,
         error=None if error is None else (str(error) or repr(error)),
         error_type=None if error is None else type(error).__name__,

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CLIError as err:
-        print(f"oversight: error: {err}", file=sys.stderr)
+        from oversight.models.secrets import redact
+
+        print(f"oversight: error: {redact(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("oversight: interrupted", file=sys.stderr)

@@ -91,6 +91,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("win_rate", "win rate", ".3f"),
         ("ci", "95% CI", "ci"),
         ("undecided", "undecided", "d"),
+        ("quote_coverage", "quote coverage", ".3f"),
     ],
     "ratings": [
         ("judge", "judge", "s"),

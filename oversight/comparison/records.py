@@ -26,6 +26,7 @@ from oversight.episode import (
     report_label,
     scored_correct,
 )
+from oversight.quotes import coverage_by_role
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -73,6 +74,8 @@ class Record:
     jury_entropy: float | None = None
     jury_agreement: float | None = None
     choices: list[str] = field(default_factory=list)
+    #: role -> mean share of its speech words inside verified quotes (roles whose turns were checked)
+    quote_coverage: dict[str, float] = field(default_factory=dict)
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -160,6 +163,7 @@ def to_record(ep: Episode, task: str) -> Record:
         jury_entropy=jury.entropy if jury is not None else None,
         jury_agreement=jury.agreement if jury is not None else None,
         choices=list(ep.choices),
+        quote_coverage=coverage_by_role(ep.turns),
     )
 
 

@@ -237,8 +237,19 @@ def _debates(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.scored and len(r.debaters) >= 2]
 
 
+def _mean_coverage(group: Sequence[Record], role_of: Callable[[Record], str | None]) -> float | None:
+    """Mean quote coverage of the debater `role_of(record)` picks in each record that recorded one."""
+    values = [r.quote_coverage[role] for r in group if (role := role_of(r)) is not None and role in r.quote_coverage]
+    return sum(values) / len(values) if values else None
+
+
+def _arguing(r: Record, correct: bool) -> str | None:
+    return next((d.role for d in r.debaters if (d.answer == r.gold) == correct), None)
+
+
 def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
-    """Win rate by speaking side (debater role) and by correct/incorrect side, per protocol label x judge.
+    """Win rate by speaking side (debater role) and by correct/incorrect side, per protocol label x judge, with the
+    side's mean quote coverage (share of its speech words inside verified quotes; None when not checked).
 
     A side wins when the judge chose the answer it argued; undecided debates (invalid judgments) are left out.
     """
@@ -251,6 +262,9 @@ def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
             w = _winner(r)
             truth.append(None if w is None else ("correct" if r.choice == r.gold else "incorrect"))
         by_truth, _ = win_rate_by_side(truth, ["correct", "incorrect"], confidence)
+        coverage = {role: _mean_coverage(group, lambda r, role=role: role) for role in roles}
+        coverage["correct"] = _mean_coverage(group, lambda r: _arguing(r, True))
+        coverage["incorrect"] = _mean_coverage(group, lambda r: _arguing(r, False))
         for wr in (*by_role, *by_truth):
             rows.append(
                 {
@@ -263,6 +277,7 @@ def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
                     "lo": wr.lo,
                     "hi": wr.hi,
                     "undecided": undecided,
+                    "quote_coverage": coverage.get(wr.side),
                 }
             )
     return rows
