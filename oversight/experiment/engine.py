@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from oversight.counterbalance import Balance
 from oversight.episode import Episode, Outcome, assemble_episode
-from oversight.experiment.expand import EpisodePlan
+from oversight.experiment.plans import EpisodePlan, SizedPlans
 from oversight.experiment.progress import Counters, Progress
 from oversight.experiment.roles import RoleModel, binding_key
 from oversight.experiment.spec import Experiment, RoleSpec
@@ -22,6 +22,8 @@ from oversight.protocol_registry import EpisodeSetup
 from oversight.store import EpisodeWriter
 from oversight.transcript import partial_turns, record_transcripts
 from oversight.types import GenerateConfig
+
+_ROLE_CONFIGS_KEPT = 1024  # (role, seed) configs kept: bounded, as a run may have thousands of seeds
 
 
 class Engine:
@@ -57,7 +59,9 @@ class Engine:
         self._role_configs: dict[tuple[int, int], GenerateConfig] = {}
         self._several_tasks = len(spec.tasks) > 1  # then each episode records its task (meta["task"])
 
-    async def run(self, plans: list[EpisodePlan], writer: EpisodeWriter) -> None:
+    async def run(self, plans: SizedPlans, writer: EpisodeWriter) -> None:
+        """Run `plans` (any sized iterable, e.g. `PendingPlans`: plans are pulled one at a time) to the end or a
+        budget cap, recording each finished episode."""
         it = iter(plans)
         n_workers = min(self.spec.concurrency, len(plans))
         workers = [asyncio.ensure_future(self._worker(it, writer)) for _ in range(n_workers)]
@@ -120,6 +124,8 @@ class Engine:
             base = role.generate_config()
             if base.seed is None:
                 base = base.model_copy(update={"seed": seed})
+            if len(self._role_configs) >= _ROLE_CONFIGS_KEPT:  # plans come seed by seed: old seeds are done
+                self._role_configs.clear()
             cfg = self._role_configs[key] = base
         return cfg
 

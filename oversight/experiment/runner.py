@@ -13,13 +13,16 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from oversight.episode import Episode
 from oversight.experiment.engine import Engine, error_kind
-from oversight.experiment.expand import expand, ids_digest, load_task
+from oversight.experiment.expand import expand, load_task
+from oversight.experiment.plans import IdSet
 from oversight.experiment.progress import Counters, make_progress
 from oversight.experiment.provenance import spec_record
 from oversight.experiment.ray_executor import RayExecutor, import_ray
@@ -184,7 +187,7 @@ async def _arun(
         spec.check()
     tasks = [load_task(t, i, spec.base_dir) for i, t in enumerate(spec.tasks)]
     plans = expand(spec, tasks)
-    digest = ids_digest(plans)
+    digest = plans.digest()
 
     # Everything that can fail on a bad spec or model happens before the run directory is touched.
     if resume is not None:
@@ -222,21 +225,11 @@ async def _arun(
         where.run_dir = run_dir
         # One streaming pass over what earlier sessions recorded (the last record of each id): ids to skip, totals
         # for budget and summary. Errored episodes run again unless `keep_errors`; their tokens were paid for.
+        # The finished ids are held packed (10 bytes each), not as strings.
         summary = Summary()
-        done: set[str] = set()
         errors_seen: Counter[str] = Counter()
-        prior_tokens = prior_cost = 0.0
-        rerun = 0
-        for ep in iter_episodes(run_dir, seen=False):
-            prior_tokens += ep.tokens
-            prior_cost += ep.cost
-            if ep.error is not None and not keep_errors:
-                rerun += 1
-                continue
-            done.add(ep.id)
-            summary.add(ep)
-            if ep.error is not None:
-                errors_seen[error_kind(ep.error_type, ep.error)] += 1
+        prior = _Prior()
+        done = IdSet(prior.scan(iter_episodes(run_dir, seen=False), summary, errors_seen, keep_errors))
     except BaseException:
         if lock is not None:
             lock.release()
@@ -244,11 +237,11 @@ async def _arun(
             call_cache.close()
         await _close_models(bindings)
         raise
-    pending = [p for p in plans if p.id not in done]
+    pending = plans.pending(done)
 
     counters = Counters(total=len(plans), skipped=len(plans) - len(pending))
     bar = make_progress(counters, progress, interval=progress_interval)
-    engine = Engine(spec, bindings, counters, summary, bar, fail_fast, ledger, int(prior_tokens), prior_cost)
+    engine = Engine(spec, bindings, counters, summary, bar, fail_fast, ledger, int(prior.tokens), prior.cost)
     engine.error_kinds.update(errors_seen)
     status = "complete"
     failure: str | None = None
@@ -276,7 +269,7 @@ async def _arun(
         if call_cache is not None:
             call_cache.close()
         await _close_models(bindings)
-        record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started, rerun, failure)
+        record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started, prior.rerun, failure)
         if executor is not None:
             record["executor"] = executor.report()
         write_json(run_dir / SUMMARY_FILE, record)
@@ -284,6 +277,31 @@ async def _arun(
     return RunResult(
         run_dir, status, len(plans), counters.episodes, counters.skipped, counters.errors, record, failure
     )
+
+
+@dataclass
+class _Prior:
+    """What earlier sessions of a run recorded: tokens and cost paid (errored episodes included), errored episodes
+    to run again."""
+
+    tokens: float = 0.0
+    cost: float = 0.0
+    rerun: int = 0
+
+    def scan(
+        self, episodes: Iterable[Episode], summary: Summary, errors: Counter[str], keep_errors: bool
+    ) -> Iterator[str]:
+        """The ids to skip, one by one (a generator: no list of them is built), counting the rest as it goes."""
+        for ep in episodes:
+            self.tokens += ep.tokens
+            self.cost += ep.cost
+            if ep.error is not None and not keep_errors:
+                self.rerun += 1
+                continue
+            summary.add(ep)
+            if ep.error is not None:
+                errors[error_kind(ep.error_type, ep.error)] += 1
+            yield ep.id
 
 
 async def _close_models(bindings: dict[tuple[str, str], Any]) -> None:
