@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from experiment_helpers import write_questions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiment_helpers import write_questions
 from oversight.episode import episode_id
 from oversight.experiment import Experiment, SpecError
 from oversight.experiment.expand import expand, ids_digest
-from oversight.experiment.plans import IdSet, PlanSpace, _IdMaker, _canon, pack_id
+from oversight.experiment.plans import IdSet, PlanSpace, _canon, _IdMaker, pack_id
 from oversight.hashing import stable_hash
 
 JSONISH = st.recursive(

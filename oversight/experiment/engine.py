@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 from oversight.counterbalance import Balance
 from oversight.episode import Episode, Outcome, assemble_episode
@@ -17,6 +18,7 @@ from oversight.experiment.spec import Experiment, RoleSpec
 from oversight.experiment.summary import Summary
 from oversight.models.accounting import UsageLedger
 from oversight.models.managed import ManagedModel
+from oversight.models.routing import episode_scope
 from oversight.models.secrets import redact
 from oversight.protocol_registry import EpisodeSetup
 from oversight.store import EpisodeWriter
@@ -27,7 +29,11 @@ _ROLE_CONFIGS_KEPT = 1024  # (role, seed) configs kept: bounded, as a run may ha
 
 
 class Engine:
-    """Runs pending plans with `spec.concurrency` workers; `budget_reason` says why it stopped early, if it did."""
+    """Runs pending plans with `concurrency` workers; `budget_reason` says why it stopped early, if it did.
+
+    With `spec.schedule == "prefix"` each episode's calls carry its start ordinal and question id
+    (`oversight.models.routing.episode_scope`): busy endpoints admit the earliest-started episode's call first, and
+    multi-server providers keep an episode on one server."""
 
     def __init__(
         self,
@@ -40,8 +46,14 @@ class Engine:
         ledger: UsageLedger,
         prior_tokens: int,
         prior_cost: float,
+        *,
+        concurrency: int | None = None,
     ) -> None:
         self.spec = spec
+        #: episodes run at once (the runner derives it from the endpoints when the spec says "auto")
+        self.concurrency = concurrency or (spec.concurrency if isinstance(spec.concurrency, int) else 16)
+        self._prefix = spec.schedule == "prefix"
+        self._started = 0  # episodes started: each one's ordinal is its calls' priority at busy endpoints
         self.bindings = bindings
         self.counters = counters
         self.summary = summary
@@ -63,7 +75,7 @@ class Engine:
         """Run `plans` (any sized iterable, e.g. `PendingPlans`: plans are pulled one at a time) to the end or a
         budget cap, recording each finished episode."""
         it = iter(plans)
-        n_workers = min(self.spec.concurrency, len(plans))
+        n_workers = min(self.concurrency, len(plans))
         workers = [asyncio.ensure_future(self._worker(it, writer)) for _ in range(n_workers)]
         try:
             await asyncio.gather(*workers)
@@ -144,8 +156,11 @@ class Engine:
         record_transcripts()
         outcome: Outcome | None = None
         error: Exception | None = None
+        self._started += 1
+        scope = episode_scope(self._started, q.id) if self._prefix else nullcontext()
         try:
-            outcome = await plan.entry.run(setup)
+            with scope:
+                outcome = await plan.entry.run(setup)
         except Exception as err:
             if self.fail_fast:
                 raise

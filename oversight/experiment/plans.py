@@ -217,11 +217,11 @@ class PlanSpace(Sequence[EpisodePlan]):
             i,
         )
 
-    def pending(self, done: IdSet | None = None) -> PendingPlans:
-        """The plans whose ids are not in `done`, in plan order."""
-        if done is None or not len(done):
-            return PendingPlans(self, None)
-        return PendingPlans(self, ~done.members(self.ids))
+    def pending(self, done: IdSet | None = None, *, grouped: bool = False) -> PendingPlans:
+        """The plans whose ids are not in `done`, in plan order, or with `grouped` question by question within
+        each protocol entry x judge (a question's seeds one after another, so they run together)."""
+        mask = None if done is None or not len(done) else ~done.members(self.ids)
+        return PendingPlans(self, mask, grouped=grouped)
 
     def digest(self) -> str:
         """`ids_digest` of every plan: the order-free hash of all planned ids that `spec.json` records."""
@@ -266,8 +266,9 @@ class PlanSpace(Sequence[EpisodePlan]):
 class PendingPlans:
     """The plans of a `PlanSpace` still to run: `len()`, iteration in plan order, and `indices()`."""
 
-    def __init__(self, space: PlanSpace, mask: np.ndarray | None) -> None:
+    def __init__(self, space: PlanSpace, mask: np.ndarray | None, *, grouped: bool = False) -> None:
         self.space = space
+        self.grouped = grouped
         self._mask = mask  # True: still to run; None: all of them
         self._n = len(space) if mask is None else int(mask.sum())
 
@@ -275,7 +276,10 @@ class PendingPlans:
         return self._n
 
     def indices(self) -> Iterator[int]:
-        """Plan indices still to run, ascending."""
+        """Plan indices still to run: ascending, or question by question within each block when `grouped`."""
+        if self.grouped:
+            yield from self._grouped()
+            return
         if self._mask is None:
             yield from range(len(self.space))
             return
@@ -286,6 +290,16 @@ class PendingPlans:
 
     def __iter__(self) -> Iterator[EpisodePlan]:
         return (self.space.plan(i) for i in self.indices())
+
+    def _grouped(self) -> Iterator[int]:
+        space, mask = self.space, self._mask
+        n_q, n_s = len(space._questions), len(space.seeds)
+        for b in range(len(space.blocks)):
+            for q in range(n_q):
+                for s in range(n_s):
+                    i = (b * n_s + s) * n_q + q
+                    if mask is None or mask[i]:
+                        yield i
 
 
 def sorted_ids_digest(packed_sorted: np.ndarray) -> str:

@@ -49,8 +49,9 @@ class RayExecutor:
     """Shards pending episodes over `workers` Ray actors (default: one per CPU of the cluster, at most 64).
 
     `address`: a running cluster ("auto", or "ray://host:port"), or None to start a local one in this process
-    (stopped at the end). Each worker runs up to `concurrency` episodes at once (default: the spec's
-    `concurrency`), in batches of `batch_size`. `runtime_env` is passed to Ray (e.g. `{"env_vars": {...}}`).
+    (stopped at the end). Each worker runs up to `concurrency` episodes at once (default: the run's episodes in
+    flight, see `oversight.experiment.inflight`), in batches of `batch_size`. `runtime_env` is passed to Ray
+    (e.g. `{"env_vars": {...}}`).
     """
 
     address: str | None = "auto"
@@ -103,7 +104,7 @@ class _Driver:
     def __init__(self, ex: RayExecutor, ray: Any, engine: Engine, plans: PendingPlans, writer: Any, cache: Any):
         self.ex, self.ray, self.engine, self.writer = ex, ray, engine, writer
         spec = engine.spec
-        per_worker = ex.concurrency or spec.concurrency
+        per_worker = ex.concurrency or engine.concurrency
         self.batch = ex.batch_size or max(1, min(16, per_worker // 2))
         self.slots = max(1, -(-per_worker // self.batch))  # batches in flight per worker
         cpus = int(ray.cluster_resources().get("CPU", 1) // max(ex.num_cpus_per_worker, 1e-9)) or 1
@@ -234,10 +235,14 @@ class EpisodeWorker:
         self.plans = expand(spec, tasks)
         self.cache = CallCache(cache) if cache else None
         ledger = UsageLedger(spec.prices)
-        limits = EndpointLimits(default=spec.endpoint_concurrency, limits=spec.endpoint_limits)
+        limits = EndpointLimits(
+            default=spec.endpoint_concurrency, limits=spec.endpoint_limits, fifo=spec.schedule == "arrival"
+        )
         bindings = build_models(spec, self.cache, limits, ledger)
         counters = Counters()
-        self.engine = Engine(spec, bindings, counters, Summary(), Progress(counters), False, ledger, 0, 0.0)
+        self.engine = Engine(
+            spec, bindings, counters, Summary(), Progress(counters), False, ledger, 0, 0.0, concurrency=concurrency
+        )
         self.gate = asyncio.Semaphore(concurrency)
 
     def where(self) -> tuple[int, str]:

@@ -8,6 +8,7 @@ checks a resume, decides whether the run failed, and writes the summary.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import Any
 from oversight.episode import Episode
 from oversight.experiment.engine import Engine, error_kind
 from oversight.experiment.expand import expand, load_task
+from oversight.experiment.inflight import endpoint_slots, episodes_in_flight
 from oversight.experiment.plans import IdSet
 from oversight.experiment.progress import Counters, make_progress
 from oversight.experiment.provenance import spec_record
@@ -36,6 +38,8 @@ from oversight.models.limits import EndpointLimits
 from oversight.models.secrets import redact, redact_argv
 from oversight.run_lock import RunLock, RunLockedError
 from oversight.store import SPEC_FILE, SUMMARY_FILE, EpisodeWriter, StoreError, iter_episodes, read_json, write_json
+
+log = logging.getLogger(__name__)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -207,11 +211,17 @@ async def _arun(
 
     call_cache = _open_cache(spec.cache if cache is None else cache)
     ledger = UsageLedger(spec.prices)
-    limits = EndpointLimits(default=spec.endpoint_concurrency, limits=spec.endpoint_limits)
+    limits = EndpointLimits(
+        default=spec.endpoint_concurrency, limits=spec.endpoint_limits, fifo=spec.schedule == "arrival"
+    )
     lock: RunLock | None = None
     bindings: dict[tuple[str, str], Any] = {}
     try:
         bindings = build_models(spec, call_cache, limits, ledger)
+        slots = endpoint_slots(bindings.values(), limits)
+        in_flight, idle_warning = episodes_in_flight(spec.concurrency, slots)
+        if idle_warning:
+            log.warning(redact(idle_warning))
         record = spec_record(spec, run_dir.name, tasks, len(plans), digest, model_identities(spec, bindings))
         lock = RunLock.acquire(run_dir)  # held until this run ends; a second process is refused
         if resume is None:
@@ -237,11 +247,13 @@ async def _arun(
             call_cache.close()
         await _close_models(bindings)
         raise
-    pending = plans.pending(done)
+    pending = plans.pending(done, grouped=spec.schedule == "prefix")
 
     counters = Counters(total=len(plans), skipped=len(plans) - len(pending))
     bar = make_progress(counters, progress, interval=progress_interval)
-    engine = Engine(spec, bindings, counters, summary, bar, fail_fast, ledger, int(prior.tokens), prior.cost)
+    engine = Engine(
+        spec, bindings, counters, summary, bar, fail_fast, ledger, int(prior.tokens), prior.cost, concurrency=in_flight
+    )
     engine.error_kinds.update(errors_seen)
     status = "complete"
     failure: str | None = None
@@ -270,6 +282,13 @@ async def _arun(
             call_cache.close()
         await _close_models(bindings)
         record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started, prior.rerun, failure)
+        record["concurrency"] = {
+            "setting": spec.concurrency,
+            "episodes_in_flight": in_flight,
+            "schedule": spec.schedule,
+            "endpoints": {redact(e): n for e, n in sorted(slots.items())},
+            "warning": redact(idle_warning) if idle_warning else None,
+        }
         if executor is not None:
             record["executor"] = executor.report()
         write_json(run_dir / SUMMARY_FILE, record)
