@@ -15,6 +15,7 @@ Prints, per size, peak RSS (MB), then the bytes per episode between the smallest
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import subprocess
@@ -49,6 +50,7 @@ class _Tracer:
     def tick(self) -> None:
         self.seen += 1
         if self.seen in self.marks:
+            gc.collect()  # what is retained, not garbage that a later collection frees anyway
             self.snapshots.append(tracemalloc.take_snapshot())
 
 

@@ -123,3 +123,26 @@ def test_an_empty_space_has_the_empty_digest(tmp_path: Path) -> None:
     space = expand(_spec(tmp_path))
     empty = PlanSpace("plans", [], [0], space.tasks)
     assert len(empty) == 0 and list(empty) == [] and empty.digest() == stable_hash([], length=32)
+
+
+def test_a_plan_space_holds_about_ten_bytes_per_plan(tmp_path: Path) -> None:
+    import tracemalloc
+
+    spec = _spec(tmp_path, n=500, seeds=list(range(10)))  # 2 protocols x 2 judges x 10 seeds x 500 = 20,000 plans
+    from oversight.experiment.expand import load_task
+
+    tasks = [load_task(t, i, spec.base_dir) for i, t in enumerate(spec.tasks)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        space = expand(spec, tasks)
+        held = tracemalloc.get_traced_memory()[0] - before
+        for _ in space.pending(IdSet([space.id_at(7)]), grouped=True):  # pulling plans builds and drops them
+            pass
+        after_iteration = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(space) == 20_000
+    # 10 bytes per packed id, plus the shared parts (a canonical id per question, 4 bytes of rank per seed x question)
+    assert held / len(space) < 16, held
+    assert after_iteration - held < 64 * 1024, (held, after_iteration)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, overload
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 #: bytes of a packed episode id: `oversight.episode.episode_id` makes 20 hex digits
 ID_BYTES = 10
 _ID_DTYPE = f"S{ID_BYTES}"
-_RANKS_KEPT = 8  # (task, seed) rank tables kept: plans are built in seed order, so one is in use at a time
 
 
 @dataclass(slots=True)
@@ -153,8 +151,16 @@ class PlanSpace(Sequence[EpisodePlan]):
         self.seeds = list(seeds)
         self.tasks = list(tasks)
         self._questions: list[tuple[TaskData, Question]] = [(t, q) for t in self.tasks for q in t.questions]
-        self._ranks: OrderedDict[tuple[int, int], dict[str, int]] = OrderedDict()
         n_q = len(self._questions)
+        # Counterbalancing is exact per task and seed: a plan carries its question's rank in a seeded shuffle of
+        # its task. 4 bytes per (seed, question), computed once: plans may come seed by seed or question by question.
+        self._ranks = np.empty((len(self.seeds), n_q), dtype=np.int32)
+        for s_pos, seed in enumerate(self.seeds):
+            start = 0
+            for task in self.tasks:
+                table = balance_ranks([q.id for q in task.questions], seed)
+                self._ranks[s_pos, start : start + len(task.questions)] = [table[q.id] for q in task.questions]
+                start += len(task.questions)
         buf = bytearray()
         q_json = [_canon(q.id).encode() for _, q in self._questions]
         s_json = [_canon(s).encode() for s in self.seeds]
@@ -212,7 +218,7 @@ class PlanSpace(Sequence[EpisodePlan]):
             block.roles,
             seed,
             task.name,
-            self._rank_table(task, seed)[question.id],
+            int(self._ranks[s_pos, q_pos]),
             block.judge_entry,
             i,
         )
@@ -226,18 +232,6 @@ class PlanSpace(Sequence[EpisodePlan]):
     def digest(self) -> str:
         """`ids_digest` of every plan: the order-free hash of all planned ids that `spec.json` records."""
         return sorted_ids_digest(np.sort(self.ids))
-
-    def _rank_table(self, task: TaskData, seed: int) -> dict[str, int]:
-        # Counterbalancing is exact per task and seed: a plan carries its question's rank in a seeded shuffle.
-        key = (task.index, seed)
-        table = self._ranks.get(key)
-        if table is None:
-            table = self._ranks[key] = balance_ranks([q.id for q in task.questions], seed)
-            if len(self._ranks) > _RANKS_KEPT:
-                self._ranks.popitem(last=False)
-        else:
-            self._ranks.move_to_end(key)
-        return table
 
     def _check_unique(self) -> None:
         if len(self.ids) < 2:
