@@ -36,7 +36,10 @@ class GraphNet(nn.Module):
         self.step = nn.Embedding(task.rounds + 1, d)
         self.send = nn.Linear(d, d)
         self.receive = nn.Linear(d, d, bias=False)
-        self.update = nn.Sequential(nn.Linear(3 * d, d), nn.ReLU(), nn.Linear(d, d))
+        # the first update layer, split by input so the query/round part is computed once per item, not per node
+        self.update_node = nn.Linear(2 * d, d)
+        self.update_ctx = nn.Linear(d, d, bias=False)
+        self.update_out = nn.Linear(d, d)
         self.norm = nn.LayerNorm(d)
         self.point = nn.Linear(d, 1) if task.pointer else None
         self.classify = (
@@ -49,7 +52,6 @@ class GraphNet(nn.Module):
         src, dst = batch["src"], batch["dst"]  # edges over the flattened (B * N) nodes
         edge = self.edge_in(batch["edges"]) if self.edge_in is not None else None
         tok = self.token(batch["token"])
-        node_tok = tok.repeat_interleave(n, 0)
         index = dst[:, None].expand(-1, h.shape[1])
         for t in range(1, self.rounds + 1):
             msg = self.send(h)[src] + self.receive(h)[dst]
@@ -57,7 +59,9 @@ class GraphNet(nn.Module):
                 msg = msg + edge
             # max over incoming messages; they are >= 0 after relu, so a node nobody sends to keeps 0
             agg = torch.zeros_like(h).scatter_reduce(0, index, F.relu(msg), reduce="amax", include_self=True)
-            h = self.norm(h + self.update(torch.cat([h, agg, node_tok + self.step.weight[t]], -1)))
+            ctx = self.update_ctx(tok + self.step.weight[t]).repeat_interleave(n, 0)
+            hidden = F.relu(self.update_node(torch.cat([h, agg], -1)) + ctx)
+            h = self.norm(h + self.update_out(hidden))
         h = h.reshape(b, n, -1)
         parts = [self.point(h).squeeze(-1)] if self.point is not None else []
         if self.classify is not None:
