@@ -89,7 +89,8 @@ def write_chat_jsonl(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as fh:
         for ex in examples:
-            fh.write(json.dumps(chat_record(ex, codec, system), ensure_ascii=False) + "\n")
+            # ASCII escapes: a raw U+2028 in a line would split it for readers that use str.splitlines()
+            fh.write(json.dumps(chat_record(ex, codec, system)) + "\n")
     return path
 
 
@@ -98,7 +99,7 @@ def read_chat_jsonl(path: str | Path) -> list[list[ChatMessage]]:
     a line that is not a JSON object with a non-empty `messages` list of `{role, content}` objects."""
     path = Path(path)
     out: list[list[ChatMessage]] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):  # JSONL lines end in \n only
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -152,9 +153,9 @@ class InContextDistiller:
 
 class ExternalFineTune:
     """Distillation by an external command: writes the examples as chat JSONL, runs `argv` with the placeholders
-    `{data}` (that file), `{base}` (the current student's model string), `{iteration}` and `{workdir}`
-    filled in, and loads the model named on the last line the command prints: a model string, or a JSON object
-    `{"model": "...", "options": {...}}` whose options go to `get_model`.
+    `{data}` (that file), `{base}` (the current student's model string), `{iteration}` and `{workdir}` filled in
+    (write a literal brace as `{{` or `}}`), and loads the model named on the last line the command prints: a
+    model string, or a JSON object `{"model": "...", "options": {...}}` whose options go to `get_model`.
 
     Raises RuntimeError (with the command's exit code and last stderr lines) when it fails, prints nothing or
     runs longer than `timeout` seconds."""

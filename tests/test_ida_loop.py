@@ -62,6 +62,8 @@ def test_ida_learns_union_find_from_amplified_targets_alone():
     assert res.overseer["oracle_calls"] > 0 and res.overseer["student_calls"] > 0
     assert res.iterations[1].overseer["student_calls"] == 0  # level 1: the overseer alone, from primitive steps
     assert all(r.examples + r.unusable_targets == 768 for r in res.iterations[1:])
+    final = res.students["ida"]
+    assert final.identity == res.student and final.identity.endswith(f"/it{task.levels}")
 
 
 def test_the_baseline_trains_on_counted_ground_truth_of_the_same_queries():

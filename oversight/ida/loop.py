@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from oversight.ida.interfaces import Amplifier, DistillationError, Distiller, Example, Student
 from oversight.ida.labels import GroundTruth
@@ -47,10 +47,16 @@ class IDAResult(BaseModel):
     labels: dict[str, int]
     overseer: dict[str, int]
     seconds: float
+    _students: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def final(self) -> IterationRecord:
         return self.iterations[-1]
+
+    @property
+    def students(self) -> dict[str, Any]:
+        """The final students of this run, `"ida"` and (with a baseline) `"baseline"`; not serialised."""
+        return self._students
 
 
 def _accuracy(answers: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -145,7 +151,7 @@ async def run_ida(
         if on_iteration:
             on_iteration(rec)
     ida_train = truth.used["train"] - ida_train_before - baseline_labels
-    return IDAResult(
+    result = IDAResult(
         task=task,
         student=student.identity,
         iterations=records,
@@ -158,3 +164,5 @@ async def run_ida(
         overseer=amplifier.counts(),
         seconds=time.perf_counter() - start,
     )
+    result._students = {"ida": student} | ({"baseline": b_student} if b_student is not None else {})
+    return result
