@@ -201,3 +201,20 @@ def test_prompts_name_the_query():
     inst = task.eval_queries(1, seed=0)[0].instance
     args = task.sample_args(inst.data, rng, task.levels)
     assert f"from {args[0]} to {args[1]} that uses at most {args[2]} roads" in task.prompt(Query(inst, args))
+
+
+def test_shortest_path_split_by_first_road():
+    task = ShortestPath(1, split="first-road")
+    assert task.levels == task.max_hops and task.primitive_steps == {"weight", "neighbours"}
+    queries = task.train_queries(100, seed=3) + task.eval_queries(20, seed=4)
+    truth = task.ground_truth().labels(queries, "audit")
+    overseer = AlgorithmicOverseer(task)
+    assert asyncio.run(overseer.amplify(queries, TruthStudent(task))) == truth
+    middle = AlgorithmicOverseer(ShortestPath(1))
+    asyncio.run(middle.amplify(queries, TruthStudent(ShortestPath(1))))
+    assert overseer.counts()["student_calls"] < middle.counts()["student_calls"] / 2  # one per road, not per node
+    deep = AlgorithmicOverseer(task, depth=task.levels)
+    assert asyncio.run(deep.amplify(queries[:10], ConstantStudent(None))) == truth[:10]
+    assert {task.level(q.args) for q in task.train_queries(300, 0, max_level=3)} == {1, 2, 3}
+    with pytest.raises(ValueError, match="split"):
+        ShortestPath(1, split="random")

@@ -19,11 +19,12 @@ TASKS: dict[str, type[AlgorithmicTask]] = {
 _TORCH = {"GraphNet", "GraphNetStudent", "GraphNetDistiller"}
 
 
-def algorithmic_task(name: str, difficulty: int = 1) -> AlgorithmicTask:
-    """The task family `name` (one of `TASKS`) at `difficulty`; raises ValueError for an unknown name."""
+def algorithmic_task(name: str, difficulty: int = 1, **options: Any) -> AlgorithmicTask:
+    """The task family `name` (one of `TASKS`) at `difficulty`, with the family's options (e.g. shortest path's
+    `split`); raises ValueError for an unknown name."""
     if name not in TASKS:
         raise ValueError(f"unknown algorithmic task {name!r} (known: {', '.join(TASKS)})")
-    return TASKS[name](difficulty)
+    return TASKS[name](difficulty, **options)
 
 
 def __getattr__(name: str) -> Any:

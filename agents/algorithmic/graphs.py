@@ -78,6 +78,24 @@ async def decompose_distance(args: Args, public: dict[str, Any], steps: Primitiv
     return min(best) if best else UNREACHABLE
 
 
+async def decompose_first_road(args: Args, public: dict[str, Any], steps: PrimitiveSteps, ask: Ask) -> Answer:
+    """H for the same question split by the first road (a Bellman-Ford step): the best over s's roads (s, u) of
+    its length plus the shortest u-t route over at most h - 1 roads. Fewer sub-answers per target than halving
+    (one per neighbour), but h levels instead of log h."""
+    s, t, h = args
+    if s == t:
+        return 0
+    roads = [(u, steps("weight", s, u)) for u in steps("neighbours", s)]
+    best = [w for u, w in roads if u == t]
+    rest = [(u, w) for u, w in roads if u != t]
+    if h > 1 and rest:
+        answers = await ask([(u, t, h - 1) for u, _ in rest])
+        if not all(a == UNREACHABLE or (isinstance(a, int) and not isinstance(a, bool) and a >= 0) for a in answers):
+            return None
+        best += [w + a for (_, w), a in zip(rest, answers, strict=True) if a != UNREACHABLE]
+    return min(best) if best else UNREACHABLE
+
+
 def _adjacency(inst: Instance, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     if "adj" not in inst.cache:
         adj = np.zeros((nodes, nodes), bool)
@@ -195,15 +213,21 @@ class UnionFind(_HopBudgetTask):
 class ShortestPath(_HopBudgetTask):
     """Shortest route over at most h roads in a connected graph of `5 + 3d` nodes with lengths 1..9. Learner
     view: s and t marked, roads as edges with their length, h as query token, the length read at t as one of
-    0..9(nodes-1) or UNREACHABLE."""
+    0..9(nodes-1) or UNREACHABLE. `split="middle"` halves h (log h levels, 2 * nodes - 3 sub-answers a target);
+    `split="first-road"` peels off s's first road (h levels, one sub-answer per road of s)."""
 
     name = "shortest-path"
-    primitive_steps = frozenset({"weight"})
 
-    def __init__(self, difficulty: int = 1) -> None:
+    def __init__(self, difficulty: int = 1, split: str = "middle") -> None:
         super().__init__(check_difficulty(difficulty))
+        if split not in ("middle", "first-road"):
+            raise ValueError(f"split: expected 'middle' or 'first-road', got {split!r}")
+        self.split = split
+        self.primitive_steps = frozenset({"weight"} if split == "middle" else {"weight", "neighbours"})
         self.nodes = 5 + 3 * difficulty
         self._setup()
+        if split == "first-road":
+            self.levels = self.max_hops
         self.max_distance = MAX_WEIGHT * self.max_hops
         self.node_features, self.edge_features = 2, MAX_WEIGHT + 1
         self.n_classes = self.max_distance + 2  # 0..max_distance, then UNREACHABLE
@@ -227,7 +251,16 @@ class ShortestPath(_HopBudgetTask):
         return dist.get(t, UNREACHABLE)
 
     def decomposition(self) -> Callable[..., Awaitable[Answer]]:
-        return decompose_distance
+        return decompose_distance if self.split == "middle" else decompose_first_road
+
+    def level(self, args: Args) -> int:
+        return args[2] if self.split == "first-road" else halving_level(args[2])
+
+    def sample_args(self, data: dict[str, Any], rng: random.Random, max_level: int) -> Args:
+        if self.split == "middle":
+            return super().sample_args(data, rng, max_level)
+        a, b = rng.sample(range(self.nodes), 2)
+        return (a, b, rng.randint(1, min(self.max_hops, max_level)))
 
     def encode(self, queries: Sequence[Query]) -> GraphArrays:
         return self._encode(queries, weighted=True)

@@ -90,16 +90,18 @@ def _tensors(arrays: GraphArrays, index: np.ndarray | slice = slice(None)) -> di
 class GraphNetStudent:
     """M_k: a `GraphNet` answering queries of `task` in one forward pass each (batched)."""
 
-    def __init__(self, task: AlgorithmicTask, net: GraphNet, identity: str) -> None:
+    def __init__(self, task: AlgorithmicTask, net: GraphNet, identity: str, *, root: str | None = None) -> None:
         self.task = task
         self.net = net
         self.identity = identity
+        self.root = root or identity  # the M_0 this student descends from (names its successors)
 
     @classmethod
     def initial(cls, task: AlgorithmicTask, *, seed: int = 0, hidden: int = 48) -> GraphNetStudent:
         """M_0: an untrained network with weights drawn from `seed`."""
         torch.manual_seed(seed)
-        return cls(task, GraphNet(task, hidden), f"graphnet/{task.name}/d{task.difficulty}/s{seed}/it0")
+        root = f"graphnet/{task.name}/d{task.difficulty}/s{seed}"
+        return cls(task, GraphNet(task, hidden), f"{root}/it0", root=root)
 
     def logits(self, queries: Sequence[Query]) -> torch.Tensor:
         """Output logits `(len(queries), task.n_outputs)` without gradients."""
@@ -171,5 +173,4 @@ class GraphNetDistiller:
             loss.backward()
             opt.step()
         self.losses.append(float(loss.detach()))
-        base = student.identity.rsplit("/it", 1)[0]
-        return GraphNetStudent(self.task, net, f"{base}/{self.name}/it{iteration}")
+        return GraphNetStudent(self.task, net, f"{student.root}/{self.name}/it{iteration}", root=student.root)

@@ -28,7 +28,8 @@ from oversight.ida.report import ida_seconds, iteration_table, plot_accuracy, su
 
 
 async def one_run(name: str, seed: int, args: argparse.Namespace) -> IDAResult:
-    task = algorithmic_task(name, args.difficulty)
+    options = {"split": args.shortest_path_split} if name == "shortest-path" else {}
+    task = algorithmic_task(name, args.difficulty, **options)
     iterations = args.iterations or task.levels + args.extra_iterations
 
     def train_queries(k: int) -> list:
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--no-curriculum", dest="curriculum", action="store_false")
+    parser.add_argument("--shortest-path-split", choices=["middle", "first-road"], default="middle")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
     parser.add_argument("--out", type=Path, default=Path("runs/ida"))
     parser.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS_JSON", help="only merge earlier runs")

@@ -3,11 +3,10 @@ into training targets, and a distiller that trains the next student on them."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-Q = TypeVar("Q", bound=Hashable)
 S = TypeVar("S", bound="Student")
 
 #: Where a training target came from: the amplified overseer, or a ground-truth label (the supervised baseline).

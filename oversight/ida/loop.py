@@ -34,6 +34,7 @@ class IterationRecord(BaseModel):
     examples: int = 0  # training examples distilled this iteration (amplified targets that were usable)
     unusable_targets: int = 0  # queries the overseer could not answer (a sub-answer was unusable)
     overseer: dict[str, int] = Field(default_factory=dict)  # the amplifier's counts for this iteration
+    #: amplify, distil, eval (the IDA arm) and baseline (its training and scoring)
     seconds: dict[str, float] = Field(default_factory=dict)
 
 
@@ -113,9 +114,11 @@ async def run_ida(
 
     t = time.perf_counter()
     first = IterationRecord(iteration=0, ida_accuracy=await score(student))
-    if b_student is not None:
-        first.baseline_accuracy = await score(b_student)
     first.seconds["eval"] = time.perf_counter() - t
+    if b_student is not None:
+        t = time.perf_counter()
+        first.baseline_accuracy = await score(b_student)
+        first.seconds["baseline"] = time.perf_counter() - t
     records = [first]
     if on_iteration:
         on_iteration(first)
@@ -141,11 +144,10 @@ async def run_ida(
             baseline_labels += len(gold)
             supervised = [Example(q, y, "ground-truth") for q, y in zip(queries, gold, strict=True)]
             b_student = await _distil(baseline.distiller, supervised, b_student, k)
-            rec.seconds["baseline"] = time.perf_counter() - t
+            rec.baseline_accuracy = await score(b_student)
+            rec.seconds["baseline"] = time.perf_counter() - t  # its training and its scoring
         t = time.perf_counter()
         rec.ida_accuracy = await score(student)
-        if b_student is not None:
-            rec.baseline_accuracy = await score(b_student)
         rec.seconds["eval"] = time.perf_counter() - t
         records.append(rec)
         if on_iteration:
