@@ -71,7 +71,12 @@ def test_the_baseline_trains_on_counted_ground_truth_of_the_same_queries():
     truth, res = small_run(task, iterations=2, baseline=True, steps=40, train=256)
     assert res.labels["baseline_train"] == 2 * 256 == truth.used["train"] and res.labels["ida_train"] == 0
     assert all(r.baseline_accuracy is not None for r in res.iterations)
-    assert {"amplify", "distil", "baseline", "eval"} <= set(res.iterations[1].seconds)
+    assert (
+        {"amplify", "distil", "baseline", "eval"}
+        == set(res.iterations[1].seconds)
+        == set(res.iterations[1].cpu_seconds)
+    )
+    assert all(v >= 0 for v in res.iterations[1].cpu_seconds.values()) and res.iterations[1].cpu_seconds["distil"] > 0
 
 
 class PeekingOverseer(AlgorithmicOverseer):

@@ -60,10 +60,19 @@ async def one_run(name: str, seed: int, args: argparse.Namespace) -> IDAResult:
         eval_queries=task.eval_queries(args.eval, 10**6 + seed),  # other generator seeds: held-out instances
         truth=task.ground_truth(),
         iterations=iterations,
-        baseline=Baseline(distiller("supervised"), learner()),
+        baseline=Baseline(distiller("supervised"), learner()) if args.baseline else None,
         task=name,
         on_iteration=show,
     )
+
+
+def write(args: argparse.Namespace, results: dict[str, list[IDAResult]]) -> None:
+    args.out.mkdir(parents=True, exist_ok=True)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "combine"}
+    if args.combine:
+        settings["combined"] = args.combine
+    dump = {"settings": settings, "results": {t: [r.model_dump() for r in rs] for t, rs in results.items()}}
+    (args.out / "ida_results.json").write_text(json.dumps(dump, indent=1))
 
 
 def main() -> None:
@@ -80,32 +89,37 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--no-curriculum", dest="curriculum", action="store_false")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false", help="IDA alone (e.g. to time it)")
     parser.add_argument("--shortest-path-split", choices=["middle", "first-road"], default="middle")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
     parser.add_argument("--out", type=Path, default=Path("runs/ida"))
-    parser.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS_JSON", help="only merge earlier runs")
+    parser.add_argument(
+        "--combine", nargs="+", metavar="RESULTS_JSON[:TASK,...]", help="merge earlier runs (or some of their tasks)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     results: dict[str, list[IDAResult]] = {}
     start = time.perf_counter()
-    for path in args.combine or []:
-        for name, runs in json.loads(path.read_text())["results"].items():
-            results.setdefault(name, []).extend(IDAResult.model_validate(r) for r in runs)
+    for spec in args.combine or []:  # PATH or PATH:task,task (only those tasks of that file)
+        path, _, only = str(spec).partition(":")
+        for name, runs in json.loads(Path(path).read_text())["results"].items():
+            if not only or name in only.split(","):
+                results.setdefault(name, []).extend(IDAResult.model_validate(r) for r in runs)
     for name in [] if args.combine else args.tasks:
         for seed in args.seeds:
             res = asyncio.run(one_run(name, seed, args))
             results.setdefault(name, []).append(res)
+            write(args, results)  # after every run: an interrupted sweep keeps what it finished
+            base = res.final.baseline_accuracy
             print(
-                f"{name} seed {seed}: IDA {res.final.ida_accuracy:.3f} vs supervised {res.final.baseline_accuracy:.3f}"
-                f" | ground-truth labels trained on: IDA {res.labels['ida_train']}, supervised "
-                f"{res.labels['baseline_train']} | {ida_seconds(res):.0f} s IDA arm, {res.seconds:.0f} s with baseline",
+                f"{name} seed {seed}: IDA {res.final.ida_accuracy:.3f} vs supervised "
+                f"{'-' if base is None else f'{base:.3f}'} | ground-truth labels trained on: IDA "
+                f"{res.labels['ida_train']}, supervised {res.labels['baseline_train']} | IDA arm "
+                f"{ida_seconds(res):.0f} s wall, {ida_seconds(res, cpu=True):.0f} s CPU; {res.seconds:.0f} s in all",
                 flush=True,
             )
-    args.out.mkdir(parents=True, exist_ok=True)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "combine"}
-    dump = {"settings": settings, "results": {t: [r.model_dump() for r in rs] for t, rs in results.items()}}
-    (args.out / "ida_results.json").write_text(json.dumps(dump, indent=1))
+    write(args, results)
     tables = [summary_table(results)] + [f"### {t}\n\n{iteration_table(rs)}" for t, rs in results.items()]
     (args.out / "ida_tables.md").write_text("\n\n".join(tables) + "\n")
     plot_accuracy(results, args.out / "ida_accuracy.png")

@@ -34,8 +34,10 @@ class IterationRecord(BaseModel):
     examples: int = 0  # training examples distilled this iteration (amplified targets that were usable)
     unusable_targets: int = 0  # queries the overseer could not answer (a sub-answer was unusable)
     overseer: dict[str, int] = Field(default_factory=dict)  # the amplifier's counts for this iteration
-    #: amplify, distil, eval (the IDA arm) and baseline (its training and scoring)
+    #: wall seconds of amplify, distil, eval (the IDA arm) and baseline (its training and scoring)
     seconds: dict[str, float] = Field(default_factory=dict)
+    #: the same phases in CPU seconds of this process (what they cost without other load on the machine)
+    cpu_seconds: dict[str, float] = Field(default_factory=dict)
 
 
 class IDAResult(BaseModel):
@@ -72,6 +74,20 @@ async def _distil(distiller: Distiller[Any], examples: list[Example], student: S
         raise DistillationError(
             f"distiller {name!r} failed at iteration {k} on {len(examples)} examples: {type(err).__name__}: {err}"
         ) from err
+
+
+class _Clock:
+    """Times phases of one record in wall and process CPU seconds."""
+
+    def __init__(self, rec: IterationRecord, phase: str) -> None:
+        self.rec, self.phase = rec, phase
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.rec.seconds[self.phase] = time.perf_counter() - self.wall
+        self.rec.cpu_seconds[self.phase] = time.process_time() - self.cpu
 
 
 def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
@@ -112,13 +128,12 @@ async def run_ida(
     async def score(s: Student) -> float:
         return _accuracy(await s.answer(eval_queries), eval_labels)
 
-    t = time.perf_counter()
-    first = IterationRecord(iteration=0, ida_accuracy=await score(student))
-    first.seconds["eval"] = time.perf_counter() - t
+    first = IterationRecord(iteration=0, ida_accuracy=0.0)
+    with _Clock(first, "eval"):
+        first.ida_accuracy = await score(student)
     if b_student is not None:
-        t = time.perf_counter()
-        first.baseline_accuracy = await score(b_student)
-        first.seconds["baseline"] = time.perf_counter() - t
+        with _Clock(first, "baseline"):
+            first.baseline_accuracy = await score(b_student)
     records = [first]
     if on_iteration:
         on_iteration(first)
@@ -127,28 +142,24 @@ async def run_ida(
         rec = IterationRecord(iteration=k, ida_accuracy=0.0)
         queries = list(train_queries(k))
         before = amplifier.counts()
-        t = time.perf_counter()
-        targets = await amplifier.amplify(queries, student)
-        rec.seconds["amplify"] = time.perf_counter() - t
+        with _Clock(rec, "amplify"):
+            targets = await amplifier.amplify(queries, student)
         rec.overseer = _delta(amplifier.counts(), before)
         examples = [Example(q, y, "amplified") for q, y in zip(queries, targets, strict=True) if y is not None]
         rec.examples, rec.unusable_targets = len(examples), len(queries) - len(examples)
         if audit:
             rec.target_accuracy = _accuracy(targets, truth.labels(queries, "audit"))
-        t = time.perf_counter()
-        student = await _distil(distiller, examples, student, k)
-        rec.seconds["distil"] = time.perf_counter() - t
+        with _Clock(rec, "distil"):
+            student = await _distil(distiller, examples, student, k)
         if baseline is not None and b_student is not None:
-            t = time.perf_counter()
-            gold = truth.labels(queries, "train")
-            baseline_labels += len(gold)
-            supervised = [Example(q, y, "ground-truth") for q, y in zip(queries, gold, strict=True)]
-            b_student = await _distil(baseline.distiller, supervised, b_student, k)
-            rec.baseline_accuracy = await score(b_student)
-            rec.seconds["baseline"] = time.perf_counter() - t  # its training and its scoring
-        t = time.perf_counter()
-        rec.ida_accuracy = await score(student)
-        rec.seconds["eval"] = time.perf_counter() - t
+            with _Clock(rec, "baseline"):  # its training and its scoring
+                gold = truth.labels(queries, "train")
+                baseline_labels += len(gold)
+                supervised = [Example(q, y, "ground-truth") for q, y in zip(queries, gold, strict=True)]
+                b_student = await _distil(baseline.distiller, supervised, b_student, k)
+                rec.baseline_accuracy = await score(b_student)
+        with _Clock(rec, "eval"):
+            rec.ida_accuracy = await score(student)
         records.append(rec)
         if on_iteration:
             on_iteration(rec)

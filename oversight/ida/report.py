@@ -23,13 +23,18 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.fmean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
 
 
-def _arm_seconds(r: IDAResult, keys: tuple[str, ...]) -> float:
-    return sum(rec.seconds.get(k, 0.0) for rec in r.iterations for k in keys)
+_IDA_PHASES = ("amplify", "distil", "eval")
 
 
-def ida_seconds(r: IDAResult) -> float:
-    """Seconds the IDA arm of a run took (amplification, distillation, evaluation), the baseline left out."""
-    return _arm_seconds(r, ("amplify", "distil", "eval"))
+def ida_seconds(r: IDAResult, *, cpu: bool = False) -> float:
+    """Wall (or, with `cpu`, process CPU) seconds the IDA arm of a run took: amplification, distillation and
+    evaluation, the baseline left out."""
+    return sum((rec.cpu_seconds if cpu else rec.seconds).get(k, 0.0) for rec in r.iterations for k in _IDA_PHASES)
+
+
+def _cpu_text(results: Sequence[IDAResult]) -> str:
+    cpu = [ida_seconds(r, cpu=True) for r in results if r.iterations[-1].cpu_seconds]
+    return f"{max(cpu):.0f}" if cpu else "-"
 
 
 def iteration_table(results: Sequence[IDAResult]) -> str:
@@ -52,10 +57,11 @@ def iteration_table(results: Sequence[IDAResult]) -> str:
 
 def summary_table(results_by_task: Mapping[str, Sequence[IDAResult]]) -> str:
     """A markdown table, one row per task: final IDA and baseline accuracy (mean ± sd over seeds), the gap, the
-    ground-truth labels each arm trained on, and the seconds per run (IDA arm; whole run with the baseline)."""
+    ground-truth labels each arm trained on, and the slowest run's seconds (IDA arm wall and CPU; the whole run
+    with the baseline, wall)."""
     rows = [
         "| task | seeds | iterations | IDA final | supervised final | gap (points) | GT labels: IDA / supervised "
-        "| s per run: IDA / with baseline |",
+        "| max s per run: IDA wall / IDA CPU / with baseline wall |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for task, results in results_by_task.items():
@@ -68,7 +74,8 @@ def summary_table(results_by_task: Mapping[str, Sequence[IDAResult]]) -> str:
             f"| {task} | {len(results)} | {len(results[0].iterations) - 1} | {statistics.fmean(ida):.3f} ± "
             f"{sd(ida):.3f} | {base_text} | {gap:+.1f} | "
             f"{max(r.labels['ida_train'] for r in results)} / {max(r.labels['baseline_train'] for r in results)} | "
-            f"{max(ida_seconds(r) for r in results):.0f} / {max(r.seconds for r in results):.0f} |"
+            f"{max(ida_seconds(r) for r in results):.0f} / {_cpu_text(results)} / "
+            f"{max(r.seconds for r in results):.0f} |"
         )
     return "\n".join(rows)
 
