@@ -218,3 +218,19 @@ def test_shortest_path_split_by_first_road():
     assert {task.level(q.args) for q in task.train_queries(300, 0, max_level=3)} == {1, 2, 3}
     with pytest.raises(ValueError, match="split"):
         ShortestPath(1, split="random")
+
+
+def test_assignment_targets_may_copy_any_line_but_not_unknown_constants():
+    # A student's pointer can copy a constant from outside the segment; the overseer then passes that (wrong)
+    # answer on as a target, which the learner must be able to train on. A constant nowhere in the program is
+    # no answer it can give.
+    task = SequentialAssignments(2)
+    q = next(q for q in task.train_queries(200, seed=1) if q.args[2] - q.args[1] < task.lines)
+    program = q.instance.data["program"]
+    outside = [j for j, line in enumerate(program) if not q.args[1] <= j < q.args[2] and line.split("= ")[1].isdigit()]
+    j = outside[0]
+    value = int(program[j].split("= ")[1])
+    assert j in task.target_indices(q, value) and task.answer_at(q, j) == value
+    missing = next(c for c in range(100) if all(line.split("= ")[1] != str(c) for line in program))
+    with pytest.raises(ValueError, match=f"answer {missing} is neither a variable .* nor a constant assigned"):
+        task.target_indices(q, missing)

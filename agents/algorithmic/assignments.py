@@ -149,16 +149,17 @@ class SequentialAssignments(AlgorithmicTask):
         return GraphArrays(nodes, adj, None, token, readout)
 
     def target_indices(self, query: Query, answer: Answer) -> list[int]:
-        _, a, b = query.args
         if isinstance(answer, str) and answer in self._var_index:
             return [self.lines + self._var_index[answer]]
         if isinstance(answer, int) and not isinstance(answer, bool):
-            lines = [j for j in range(a, b) if self._parsed(query.instance)[j][1] == answer]
+            # any line of the program: a student's pointer may copy a constant from outside the segment (wrong,
+            # but an answer it can give, so an amplified target built from it can be trained on)
+            lines = [j for j, (_, rhs) in enumerate(self._parsed(query.instance)) if rhs == answer]
             if lines:
                 return lines
         raise ValueError(
             f"{self.name}: answer {answer!r} is neither a variable ({', '.join(self.variables)}) nor a constant "
-            f"assigned in lines {a}..{b - 1}"
+            "assigned in the program"
         )
 
     def answer_at(self, query: Query, index: int) -> Answer:
