@@ -193,19 +193,20 @@ def test_external_finetune_inside_the_loop_and_its_failures(tmp_path):
 
 @pytest.mark.slow
 def test_in_context_ida_with_the_local_model():
+    # Kept small (2 + 2 queries, one shot): about 12 short generations on the 135M model.
     pytest.importorskip("llama_cpp")
     task = TASK
     student = ChatStudent(get_model("local/smollm2-135m", n_ctx=2048), task, spec="local/smollm2-135m")
     res = asyncio.run(
         run_ida(
             AlgorithmicOverseer(task),
-            InContextDistiller(task, shots=2),
+            InContextDistiller(task, shots=1),
             student,
-            train_queries=lambda k: task.train_queries(3, k, max_level=k + 1),
-            eval_queries=task.eval_queries(3, 9),
+            train_queries=lambda k: task.train_queries(2, k, max_level=k + 1),
+            eval_queries=task.eval_queries(2, 9),
             truth=task.ground_truth(),
             iterations=1,
         )
     )
-    assert res.labels["ida_train"] == 0 and res.iterations[1].examples + res.iterations[1].unusable_targets == 3
+    assert res.labels["ida_train"] == 0 and res.iterations[1].examples + res.iterations[1].unusable_targets == 2
     assert res.overseer["student_calls"] > 0 and 0.0 <= res.final.ida_accuracy <= 1.0
