@@ -68,11 +68,11 @@ def summary_table(results_by_task: Mapping[str, Sequence[IDAResult]]) -> str:
         ida = [r.final.ida_accuracy for r in results]
         base = [r.final.baseline_accuracy for r in results if r.final.baseline_accuracy is not None]
         sd = statistics.stdev if len(results) > 1 else (lambda _: 0.0)
-        gap = 100 * (statistics.fmean(base) - statistics.fmean(ida)) if base else float("nan")
+        gap = f"{100 * (statistics.fmean(base) - statistics.fmean(ida)):+.1f}" if base else "-"
         base_text = f"{statistics.fmean(base):.3f} ± {sd(base):.3f}" if base else "-"
         rows.append(
             f"| {task} | {len(results)} | {len(results[0].iterations) - 1} | {statistics.fmean(ida):.3f} ± "
-            f"{sd(ida):.3f} | {base_text} | {gap:+.1f} | "
+            f"{sd(ida):.3f} | {base_text} | {gap} | "
             f"{max(r.labels['ida_train'] for r in results)} / {max(r.labels['baseline_train'] for r in results)} | "
             f"{max(ida_seconds(r) for r in results):.0f} / {_cpu_text(results)} / "
             f"{max(r.seconds for r in results):.0f} |"
