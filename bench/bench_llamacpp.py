@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python bench/bench_llamacpp.py reuse   [--questions 3] [--rounds 2] [--repeat 3]
     PYTHONPATH=. .venv/bin/python bench/bench_llamacpp.py threads [--repeat 5] [--seconds 60]
+    PYTHONPATH=. .venv/bin/python bench/bench_llamacpp.py batches [--repeat 3]
 
 `reuse` runs real debates (the `debate` protocol: two debaters, `--rounds` rounds, then the judge) on
 `--questions` hidden-passage questions, every call on the local model, in four modes: fresh evaluation with
@@ -231,16 +232,39 @@ def bench_threads(args: argparse.Namespace) -> None:
     print(load())
 
 
+def bench_batches(args: argparse.Namespace) -> None:
+    """Prompt tokens/s against the batch size (1 thread): why reuse works in 64-token chunks."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(
+        model_path=str(resolve_gguf("smollm2-135m")), n_ctx=2048, n_threads=1, n_threads_batch=1, verbose=False
+    )
+    text = " ".join(f"Person {i} was born in Town {i % 7} in {1900 + i}." for i in range(60))
+    tokens = llm.tokenize(text.encode())[:512]
+    print(f"batches: a {len(tokens)}-token prompt, 1 thread, best of {args.repeat}; {load()}")
+    for n_batch in (512, 256, 128, 64, 32, 16):
+        times = []
+        for _ in range(args.repeat):
+            llm.reset()
+            llm.n_batch = n_batch
+            start = time.perf_counter()
+            llm.eval(tokens)
+            times.append(time.perf_counter() - start)
+        best, median = len(tokens) / min(times), len(tokens) / statistics.median(times)
+        print(f"  n_batch {n_batch:3d}: {best:5.0f} tok/s (median {median:5.0f})")
+    llm.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("section", choices=["reuse", "threads"])
+    parser.add_argument("section", choices=["reuse", "threads", "batches"])
     parser.add_argument("--questions", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="n_threads for `reuse` (default 1: a quiet neighbour)")
     parser.add_argument("--seconds", type=float, default=120, help="`threads`: stop repeating after this long")
     args = parser.parse_args()
-    bench_reuse(args) if args.section == "reuse" else bench_threads(args)
+    {"reuse": bench_reuse, "threads": bench_threads, "batches": bench_batches}[args.section](args)
 
 
 if __name__ == "__main__":
