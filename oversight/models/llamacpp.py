@@ -170,7 +170,7 @@ class LlamaCppProvider(Provider):
     overriding the GGUF's), `flash_attn` (default off: no faster here, and with it on generation depends on
     the thread count, so it then runs on a fixed `n_threads`, default all usable cores), `verbose` (llama.cpp
     logs), `kv_reuse` (default on: start from the KV cache of earlier prompts where whole `n_batch` chunks
-    match; outputs equal a fresh evaluation), `kv_cache_mb` (memory for saved prompt states, default 256; 0
+    match; outputs equal a fresh evaluation), `kv_cache_mb` (memory for saved prompt states, default 64; 0
     keeps only the live context), `n_batch` (prompt tokens per decode: 64 with `kv_reuse`, else 512; outputs
     depend on it). Per call, `GenerateConfig.extra` may set `top_k`, `top_p`, `min_p`, `repeat_penalty`.
     Logprobs are the model's own next-token distribution, before any sampling transform.
@@ -189,7 +189,7 @@ class LlamaCppProvider(Provider):
         flash_attn: bool = False,
         verbose: bool = False,
         kv_reuse: bool = True,
-        kv_cache_mb: float = 256.0,
+        kv_cache_mb: float = 64.0,
         n_batch: int | None = None,
     ) -> None:
         self.path = resolve_gguf(name)
