@@ -94,7 +94,7 @@ async def test_a_cache_file_written_by_the_original_code_is_read_and_hit(tmp_pat
     provider = Counting()
     identity = provider.cache_identity()
     old = [
-        ([ChatMessage(role="user", content="héllo \u2028 \"quoted\"")], GenerateConfig(seed=1)),
+        ([ChatMessage(role="user", content='héllo \u2028 "quoted"')], GenerateConfig(seed=1)),
         ([ChatMessage(role="system", content="judge"), ChatMessage(role="user", content="Q?")], GenerateConfig()),
         ([ChatMessage(role="user", content="x")], GenerateConfig(temperature=0.7, stop=("\n",), extra={"top_k": 4})),
     ]
