@@ -167,8 +167,8 @@ class LlamaCppProvider(Provider):
 
     Options: `n_ctx` (context tokens), `n_threads` (default: per call, the usable cores other processes leave
     free), `seed` (used when a call gives none; default random per call), `chat_template` (a Jinja template
-    overriding the GGUF's), `flash_attn` (default off: no faster here, and with it on generation depends on
-    the thread count, so it then runs on a fixed `n_threads`, default all usable cores), `verbose` (llama.cpp
+    overriding the GGUF's), `flash_attn` (default off: with it on, generation depends on the thread count,
+    so it then runs on a fixed `n_threads`, default all usable cores), `verbose` (llama.cpp
     logs), `kv_reuse` (default on: start from the KV cache of earlier prompts where whole `n_batch` chunks
     match; outputs equal a fresh evaluation), `kv_cache_mb` (memory for saved prompt states, default 64; 0
     keeps only the live context), `n_batch` (prompt tokens per decode: 64 with `kv_reuse`, else 512; outputs

@@ -93,15 +93,16 @@ class PromptCache:
             state = self.saved.pop(best_id)
             self.saved[best_id] = state  # most recently used
             self._restore(llm, llama_cpp, state)
-            self.stats.reused_saved += best
-        else:
-            self.stats.reused_live += live
         if best and not llm._ctx.kv_cache_seq_rm(0, best, -1):
             best = 0  # this model's memory cannot drop a suffix (recurrent models): start over
         if best == 0:
             llm.reset()
         else:
             llm.n_tokens = best
+            if best_id is not None:
+                self.stats.reused_saved += best
+            else:
+                self.stats.reused_live += best
         self.live = tokens[:best]  # until the new prompt is evaluated, only this much is known to be there
         return best
 
