@@ -36,7 +36,7 @@ def test_the_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "run" / LOCK_FILE).read_text())["pid"] == os.getpid()
 
 
-def _slow_run(tmp_path: Path, n: int = 40) -> tuple[subprocess.Popen[str], Path, Path]:
+def _slow_run(tmp_path: Path, n: int = 400) -> tuple[subprocess.Popen[str], Path, Path]:
     data = write_questions(tmp_path / "q.jsonl", n)
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_toml(data, concurrency=1))
