@@ -94,7 +94,7 @@ def test_a_second_run_and_a_resume_of_a_running_run_are_refused(tmp_path: Path) 
         timeout=120,
     )
     assert finished.returncode == 0, finished.stderr
-    assert len(list(iter_episodes(run_dir))) == 40
+    assert len(list(iter_episodes(run_dir))) == 400  # every episode of `_slow_run`, once
 
 
 def test_a_run_refuses_a_directory_another_process_holds(tmp_path: Path) -> None:
