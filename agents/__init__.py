@@ -8,6 +8,7 @@ from agents.base import Arguer, Combiner, Decomposer, Predictor, Responder, Solv
 from agents.consultant import Consultant
 from agents.debater import Debater
 from agents.decomposer import GoldDecomposer, LLMDecomposer, parse_decomposition
+from agents.distill import ChatStudent, ExternalFineTune, InContextDistiller, read_chat_jsonl, write_chat_jsonl
 from agents.llm import LLMAgent, parse_answer_letter
 from agents.mad import MADAgent
 from agents.persuasion import Critic, PersuasiveArguer
@@ -20,16 +21,19 @@ from agents.step_judge import StepJudge
 
 __all__ = [
     "Arguer",
+    "ChatStudent",
     "Combiner",
     "Consultant",
     "Critic",
     "Debater",
+    "ExternalFineTune",
     "Decomposer",
     "GoldDecomposer",
     "GoldSolver",
     "LLMCombiner",
     "LLMDecomposer",
     "LLMSolver",
+    "InContextDistiller",
     "LLMAgent",
     "MADAgent",
     "GreedyPixelDebater",
@@ -47,7 +51,9 @@ __all__ = [
     "debate_correct",
     "parse_answer_letter",
     "play_pixel_debate",
+    "read_chat_jsonl",
     "parse_decomposition",
     "sample_and_select",
     "select_best",
+    "write_chat_jsonl",
 ]

@@ -12,6 +12,7 @@ from protocols.decomposition import (
     grow_tree,
 )
 from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
+from protocols.ida import IDA, IDAConfig, IDAEpisodeResult
 from protocols.kit import OrderedConfig, PersuasionSettings, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
 from protocols.rejudge import REJUDGE, RejudgeConfig, rejudge_episode
@@ -24,6 +25,9 @@ Decomposition = decomposition
 MultiAgentDebate = mad
 
 __all__ = [
+    "IDA",
+    "IDAConfig",
+    "IDAEpisodeResult",
     "CONSULTANCY",
     "DEBATE",
     "DECOMPOSITION",

@@ -51,6 +51,7 @@ class IDAResult(BaseModel):
     overseer: dict[str, int]
     seconds: float
     _students: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _history: dict[str, list[Any]] = PrivateAttr(default_factory=dict)
 
     @property
     def final(self) -> IterationRecord:
@@ -60,6 +61,11 @@ class IDAResult(BaseModel):
     def students(self) -> dict[str, Any]:
         """The final students of this run, `"ida"` and (with a baseline) `"baseline"`; not serialised."""
         return self._students
+
+    @property
+    def history(self) -> dict[str, list[Any]]:
+        """M_0..M_K of each arm (`"ida"`, `"baseline"`), when the run was asked to keep them; not serialised."""
+        return self._history
 
 
 def _accuracy(answers: Sequence[Any], labels: Sequence[Any]) -> float:
@@ -107,12 +113,14 @@ async def run_ida(
     audit: bool = True,
     task: str = "",
     on_iteration: Callable[[IterationRecord], None] | None = None,
+    keep_students: bool = False,
 ) -> IDAResult:
     """Run `iterations` rounds of amplify -> distil -> evaluate starting from `student` (M_0).
 
     `train_queries(k)` gives the queries amplified in iteration k; `eval_queries` are held out and scored against
     `truth`. With `audit`, each iteration's targets are also checked against `truth` for the report (counted as
-    audit labels; the student never sees them). Returns an `IDAResult` with records for M_0..M_K.
+    audit labels; the student never sees them). `keep_students` keeps every iteration's students
+    (`IDAResult.history`). Returns an `IDAResult` with records for M_0..M_K.
     Raises ValueError for `iterations < 1` or no eval queries, and `DistillationError` when a distiller fails.
     """
     if iterations < 1:
@@ -135,6 +143,7 @@ async def run_ida(
         with _Clock(first, "baseline"):
             first.baseline_accuracy = await score(b_student)
     records = [first]
+    history: dict[str, list[Any]] = {"ida": [student]} | ({"baseline": [b_student]} if b_student is not None else {})
     if on_iteration:
         on_iteration(first)
     baseline_labels = 0
@@ -161,6 +170,10 @@ async def run_ida(
         with _Clock(rec, "eval"):
             rec.ida_accuracy = await score(student)
         records.append(rec)
+        if keep_students:
+            history["ida"].append(student)
+            if b_student is not None:
+                history["baseline"].append(b_student)
         if on_iteration:
             on_iteration(rec)
     ida_train = truth.used["train"] - ida_train_before - baseline_labels
@@ -178,4 +191,6 @@ async def run_ida(
         seconds=time.perf_counter() - start,
     )
     result._students = {"ida": student} | ({"baseline": b_student} if b_student is not None else {})
+    if keep_students:
+        result._history = history
     return result
