@@ -14,6 +14,14 @@ from protocols.decomposition import (
 from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
 from protocols.kit import OrderedConfig, PersuasionSettings, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
+from protocols.market_making import (
+    MARKET_MAKING,
+    AdversarySettings,
+    MarketMakingConfig,
+    MarketResult,
+    MarketSettings,
+    market_making,
+)
 from protocols.rejudge import REJUDGE, RejudgeConfig, rejudge_episode
 
 #: Aliases in the capitalised style of the architecture sketch (`from oversight import Debate`).
@@ -22,6 +30,7 @@ Consultancy = consultancy
 Direct = direct
 Decomposition = decomposition
 MultiAgentDebate = mad
+MarketMaking = market_making
 
 __all__ = [
     "CONSULTANCY",
@@ -29,7 +38,9 @@ __all__ = [
     "DECOMPOSITION",
     "DIRECT",
     "MAD",
+    "MARKET_MAKING",
     "REJUDGE",
+    "AdversarySettings",
     "Consultancy",
     "ConsultancyConfig",
     "ConsultancyResult",
@@ -44,6 +55,10 @@ __all__ = [
     "DirectResult",
     "MADConfig",
     "MADResult",
+    "MarketMaking",
+    "MarketMakingConfig",
+    "MarketResult",
+    "MarketSettings",
     "MultiAgentDebate",
     "OrderedConfig",
     "PersuasionSettings",
@@ -56,5 +71,6 @@ __all__ = [
     "direct",
     "grow_tree",
     "mad",
+    "market_making",
     "rejudge_episode",
 ]
