@@ -16,7 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from oversight.episode import Episode, Judgment, ProtocolResult, SupervisionScore, report_judge, report_label
+from oversight.episode import (
+    Episode,
+    Judgment,
+    MarketTrace,
+    ProtocolResult,
+    SupervisionScore,
+    report_judge,
+    report_label,
+)
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -64,6 +72,8 @@ class Record:
     jury_entropy: float | None = None
     jury_agreement: float | None = None
     choices: list[str] = field(default_factory=list)
+    order_shown: list[int] = field(default_factory=list)  # choice indices in the order the judge saw them
+    market: MarketTrace | None = None  # a market's predictions of the judge (market making)
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -153,6 +163,8 @@ def to_record(ep: Episode, task: str) -> Record:
         jury_entropy=jury.entropy if jury is not None else None,
         jury_agreement=jury.agreement if jury is not None else None,
         choices=list(ep.choices),
+        order_shown=list(result.order_shown),
+        market=result.market,
     )
 
 
