@@ -68,7 +68,8 @@ class RetrievalAdversary:
 
     Asked about an earlier argument, it checks that argument's quotes: for each unverified one it quotes the
     context sentence it most resembles ("the text says ...") and flags the argument; otherwise it asks a plain
-    question and does not. Needs the raw context (adversary roles read it). Deterministic given the view's seed.
+    question and does not. Needs the raw context (adversary roles read it). Deterministic given the view's seed and
+question.
     """
 
     def __init__(self, *, quotes_per_turn: int = 2, fabricate: float = 0.0, name: str = "retrieval-adversary") -> None:
@@ -106,7 +107,7 @@ class RetrievalAdversary:
             raise ValueError("a retrieval adversary needs an answer to argue (view.answer)")
         candidate = int(view.extra.get("candidate", 0))
         batch = candidate // max(1, len(view.order))
-        rng = random.Random(f"{view.seed}|{view.role}|{view.round}|{view.task}|{candidate}")
+        rng = random.Random(f"{view.seed}|{view.raw_question}|{view.role}|{view.round}|{view.task}|{candidate}")
         answer_text = view.answer_text
         quotes = [self._quote(s, answer_text, rng) for s in self._fresh(view, view.answer, batch)]
         evidence = " ".join(f"The text says {q}" for q in quotes) or "The text does not say otherwise."

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Mapping
 from difflib import SequenceMatcher
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +31,7 @@ from judges.base import Judge
 from oversight.counterbalance import Balance, answer_order
 from oversight.episode import MarketTrace, Outcome, ProtocolResult, Turn
 from oversight.judge_entry import SimulatedJudgeParams
-from oversight.metrics.shift import cross_entropy, shift
+from oversight.metrics.divergence import cross_entropy, shift
 from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.quotes import normalize
 from oversight.transcript import LETTERS, Transcript, View, make_turn, render_turn
@@ -176,6 +177,12 @@ class MarketResult(ProtocolResult):
     matches_gold: bool | None = None
     judge_cross_entropy: float | None = None
     stability: float | None = None  # the last step's shift under the configured measure
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> MarketResult:
+        """The result stored as an episode's `meta` (the keys the runner adds beside it are left out); raises
+        pydantic's ValidationError when `meta` is not a market-making result."""
+        return cls.model_validate({k: v for k, v in meta.items() if k not in cls.RUNNER_KEYS})
 
 
 def _argmax(p: list[float], order: tuple[int, ...]) -> int:

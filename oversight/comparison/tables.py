@@ -20,10 +20,10 @@ from oversight.metrics.calibration import (
     mean_confidence,
     top_label,
 )
+from oversight.metrics.divergence import cross_entropy
 from oversight.metrics.paired import mcnemar_exact, paired_bootstrap_diff, paired_permutation_test
 from oversight.metrics.ratings import bradley_terry_ratings, win_rate_by_side
 from oversight.metrics.sandwich import performance_gap_recovered
-from oversight.metrics.shift import cross_entropy
 
 Row = dict[str, Any]
 K = TypeVar("K", bound=Hashable)

@@ -37,7 +37,7 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["PGRResult", "performance_gap_recovered"], "oversight.metrics.sandwich"),
     **dict.fromkeys(
-        ["answer_shift", "cross_entropy", "kl_divergence", "shift", "total_variation"], "oversight.metrics.shift"
+        ["answer_shift", "cross_entropy", "kl_divergence", "shift", "total_variation"], "oversight.metrics.divergence"
     ),
     **dict.fromkeys(["alpha_fair_welfare", "thresholded_welfare"], "oversight.metrics.welfare"),
     **dict.fromkeys(
