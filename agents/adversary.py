@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import re
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 from agents.llm import LLMAgent
@@ -60,6 +61,23 @@ def _similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, normalize(a), normalize(b), autojunk=False).ratio()
 
 
+def resembling(quote: str, sents: list[str], shortlist: int = 4) -> str:
+    """The sentence of `sents` most like `quote` (character-level ratio of the normalised texts), compared only
+    among the `shortlist` sentences sharing the most words with it."""
+    words = set(normalize(quote).split())
+    near = sorted(sents, key=lambda s: -len(words & set(normalize(s).split())))[:shortlist]
+    return max(near, key=lambda s: _similarity(quote, s))
+
+
+@lru_cache(maxsize=256)
+def _ranking(context: str, question: str, answer: str, others: tuple[str, ...]) -> tuple[str, ...]:
+    """The context's sentences, best support for `answer` first (ties in text order); cached, since every candidate
+    of an episode ranks the same sentences."""
+    sents = sentences(context)
+    ranked = sorted(enumerate(sents), key=lambda p: (-support(p[1], answer, question, others), p[0]))
+    return tuple(s for _, s in ranked)
+
+
 class RetrievalAdversary:
     """Argues `view.answer` by quoting the `quotes_per_turn` context sentences that support it best and that no
     one has quoted yet; candidate `view.extra["candidate"]` = j takes the j-th such batch for its answer, so the
@@ -81,12 +99,10 @@ question.
         self.fabricate = fabricate
         self.identity = f"program/{name}(k={quotes_per_turn},fabricate={fabricate})"
 
-    def _ranked(self, view: View, answer: int) -> list[str]:
+    def _ranked(self, view: View, answer: int) -> tuple[str, ...]:
         text = view.choices[view.order.index(answer)]
-        others = [c for k, c in enumerate(view.choices) if view.order[k] != answer]
-        sents = sentences(view.raw_context or "")
-        ranked = sorted(enumerate(sents), key=lambda p: (-support(p[1], text, view.question, others), p[0]))
-        return [s for _, s in ranked]
+        others = tuple(c for k, c in enumerate(view.choices) if view.order[k] != answer)
+        return _ranking(view.raw_context or "", view.question, text, others)
 
     def _fresh(self, view: View, answer: int, batch: int) -> list[str]:
         used = {normalize(q) for t in view.turns for q in extract_quotes(t.content)}
@@ -126,7 +142,7 @@ question.
         corrections = []
         for q in argument.quotes if argument is not None else []:
             if not q.verified and sents:
-                real = max(sents, key=lambda s: _similarity(q.text, s))
+                real = resembling(q.text, sents)
                 corrections.append(f'You quoted "{q.text}", but the text says <quote>{real}</quote>')
         if corrections:
             content = " ".join(corrections) + " Why did you misquote the text?"

@@ -101,6 +101,10 @@ def _by_choice(view: View, by_letter: Sequence[float]) -> list[float]:
     return probs
 
 
+def _added(a: Usage, b: Usage) -> Usage:
+    return Usage(input_tokens=a.input_tokens + b.input_tokens, output_tokens=a.output_tokens + b.output_tokens)
+
+
 class LLMMarket(LLMAgent):
     """A model predicting the judge's final distribution (prompts `agents/prompts/market_*`).
 
@@ -158,16 +162,13 @@ class LLMMarket(LLMAgent):
         letters = view.letters
         base_seed = call_seed(view, "market_predict")
         failed: list[str] = []
-        usage = Usage()
+        usage: Usage | None = None
         for attempt in range(self.max_retries + 1):
             update: dict[str, Any] = {"seed": base_seed + attempt}
             if attempt:
                 update["temperature"] = max(self._config.temperature, self.retry_temperature)
             out = await self.model.generate(messages, self._config.model_copy(update=update))
-            usage = Usage(
-                input_tokens=usage.input_tokens + out.usage.input_tokens,
-                output_tokens=usage.output_tokens + out.usage.output_tokens,
-            )
+            usage = out.usage if usage is None else _added(usage, out.usage)  # every attempt is paid for
             turn = model_turn(view.role, out, messages, kind="prediction", round=view.round)
             by_letter, method = None, "elicited"
             if self.mode != "elicited":

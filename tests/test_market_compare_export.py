@@ -17,7 +17,7 @@ from oversight.comparison import Comparison, compare  # noqa: E402
 from oversight.experiment import Experiment, run_experiment  # noqa: E402
 from oversight.metrics import cross_entropy  # noqa: E402
 from oversight.store import load_run  # noqa: E402
-from protocols.market_data import read_examples  # noqa: E402
+from protocols.market_data import market_examples, read_examples  # noqa: E402
 from protocols.market_making import MarketResult  # noqa: E402
 
 COIN = {"fn": "oversight.experiment.demo_scripts:hash_judge"}
@@ -116,7 +116,7 @@ def test_export_market_round_trips(beside, tmp_path, capsys):
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     usable = [e for e in eps.values() if e.final.valid]
     assert len(lines) == sum(len(MarketResult.from_meta(e.meta).market.trajectory) for e in usable)
-    assert f"{len(lines)} examples from {len(usable)} of {len(eps)} episodes" in printed
+    assert f"{len(lines)} rows from {len(usable)} of {len(eps)} episodes" in printed
     examples = read_examples(out)
     assert len(examples) == len(lines)
     for row, (messages, target) in zip(lines, examples, strict=True):
@@ -153,6 +153,13 @@ def test_export_refuses_what_it_cannot_export(beside, tmp_path, capsys):
     plain = run_experiment(spec("plain", [{"name": "direct"}]), output_dir=tmp_path, progress="off").run_dir
     assert main(["export", "market", str(plain)]) == 2
     assert "no episode of a protocol that exports 'market' (protocols: direct)" in capsys.readouterr().err
+    assert main(["export", "trees", str(beside)]) == 2
+    assert "exports 'trees' (protocols: consultancy, debate, market_making; kinds this run offers: market)" in (
+        capsys.readouterr().err
+    )
+    for options, field in (({"steps": "some"}, "steps"), ({"weights": 1}, "weights")):
+        with pytest.raises(ValueError, match=field):
+            list(market_examples([], options))
     bad = tmp_path / "bad.jsonl"
     user = {"role": "user", "content": "hi"}
     lines = [[user, {"role": "assistant", "content": reply}] for reply in ("A: 5%", "maybe")]
