@@ -235,6 +235,10 @@ class SupervisionScore(BaseModel):
     false_alarms: int = 0
 
 
+#: how a move of a market's prediction is measured: total variation, KL(new ‖ old), or |Δp| on one answer
+ShiftMeasure = Literal["tv", "kl", "answer"]
+
+
 class MarketTrace(BaseModel):
     """A market's predictions of its judge's final distribution over one episode (market making): p_0 before any
     argument, then one per step. Distributions are indexed like the question's choices; None marks a prediction
@@ -243,7 +247,7 @@ class MarketTrace(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    measure: Literal["tv", "kl", "answer"] = "tv"
+    measure: ShiftMeasure = "tv"
     trajectory: list[list[float] | None] = Field(default_factory=list)
     shifts: list[float | None] = Field(default_factory=list)
     stopped_early: bool = False
@@ -436,6 +440,7 @@ __all__ = [
     "ProtocolResult",
     "Provenance",
     "Quote",
+    "ShiftMeasure",
     "SupervisionScore",
     "Turn",
     "assemble_episode",

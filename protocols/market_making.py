@@ -29,7 +29,7 @@ from agents.market import LLMMarket, MarketError, MarketMode, SimulatedMarket
 from agents.selection import sample_and_select
 from judges.base import Judge
 from oversight.counterbalance import Balance, answer_order
-from oversight.episode import MarketTrace, Outcome, ProtocolResult, Turn
+from oversight.episode import MarketTrace, Outcome, ProtocolResult, ShiftMeasure, Turn
 from oversight.judge_entry import SimulatedJudgeParams
 from oversight.metrics.divergence import cross_entropy, shift
 from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
@@ -41,7 +41,6 @@ from protocols.market_data import market_examples
 
 MARKET = "market"
 REFEREE = "referee"  # speaks the protocol's exposure notices
-ShiftMeasure = Literal["tv", "kl", "answer"]
 #: the seed stride between an adversary's candidates (odd, so candidates' call seeds stay apart)
 _SEED_STRIDE = 7919
 
