@@ -140,11 +140,11 @@ class LLMMarket(LLMAgent):
 
     def fields(self, view: View) -> dict[str, Any]:
         """The template fields, plus `shown` ("these arguments" / "no arguments") and `example` (the reply's
-        distribution line for these letters)."""
+        distribution line for these letters, with placeholders: a model that copies it states no distribution,
+        where numbers it could copy would pass for one)."""
         f = super().fields(view)
-        even = 1.0 / len(view.letters) if view.letters else 0.0
         f["shown"] = "these arguments" if view.transcript else "no arguments, only the question"
-        f["example"] = format_distribution([even] * len(view.letters), view.letters).split("\n")[1]
+        f["example"] = ", ".join(f"{c}: NN%" for c in view.letters)
         return f
 
     def messages(self, view: View) -> list[ChatMessage]:

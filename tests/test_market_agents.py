@@ -117,7 +117,8 @@ async def test_llm_market_retries_with_a_new_seed_and_some_temperature():
 async def test_llm_market_prompt_shows_the_letters_and_whether_arguments_were_made():
     market = LLMMarket(get_model("scripted/x", outputs=["A: 50%, B: 50%"]))
     system, user = market.messages(view(order=(0, 1, 2, 3), q=Q.model_copy(update={"choices": list("wxyz")})))
-    assert '"A: 25.0%, B: 25.0%, C: 25.0%, D: 25.0%"' in user.content and "no arguments" in user.content
+    assert '"A: NN%, B: NN%, C: NN%, D: NN%"' in user.content and "no arguments" in user.content
+    assert read_distribution(user.content, "ABCD") is None  # a reply copying the prompt's example states nothing
     assert "predict what this judge will choose" in system.content.lower() and "<source>" not in system.content
     t = Transcript(Q, context_roles={"market"})
     with_context = market.messages(t.view_for("market", task="predict"))

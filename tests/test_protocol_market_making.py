@@ -358,3 +358,22 @@ async def test_registry_entry_binds_roles_and_builds_the_configured_agents():
     assert entry.roles_needed(entry.config.model_validate({})) == ("judge", "market", "adversary")
     simulated = entry.config.model_validate({"market": {"kind": "simulated"}, "adversary": {"kind": "retrieval"}})
     assert entry.roles_needed(simulated) == ("judge",)
+
+
+def test_a_spec_names_the_bad_field_and_the_missing_role():
+    from oversight.experiment import Experiment
+    from oversight.experiment.spec import SpecError
+
+    def check(entry, roles):
+        data = {"name": "bad", "tasks": [{"dataset": "gen/hidden-passage", "n": 2}], "protocols": [entry],
+                "roles": roles, "judges": [{"model": "scripted/j", "options": {"outputs": ["Answer: A"]}}]}  # fmt: skip
+        with pytest.raises(SpecError) as err:
+            Experiment.from_dict(data)
+        return str(err.value)
+
+    adv = {"adversary": {"model": "scripted/a", "options": {"outputs": ["x"]}}}
+    assert "protocols[0].steps" in check({"name": "market_making", "steps": 0}, adv)
+    assert "protocols[0].candidates" in check({"name": "market_making", "candidates": 0}, adv)
+    assert "protocols[0].market.kind" in check({"name": "market_making", "market": {"kind": "oracle"}}, adv)
+    assert "needs role 'market'" in check({"name": "market_making"}, adv)
+    assert "needs role 'adversary'" in check({"name": "market_making", "market": {"kind": "simulated"}}, {})
