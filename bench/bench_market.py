@@ -3,10 +3,11 @@
 cross-examination, the result model, Episode assembly). Shapes: T = 3 steps of k = 2 candidates (1 + 3 x (2 + 2)
 + 1 = 14 calls), the same with cross-examination (+ 2 x 2 = 18 calls), and a model-free episode (simulated market
 and judge, retrieval adversary: no model call at all, so its time is per episode). Debates of the same size are
-measured in the same run for the ratio. The budget (ARCHITECTURE.md) is 50 µs per call including the model
-middleware, which bench_middleware.py measures separately.
+measured in the same run for the ratio. Each shape runs `--repeats` times, interleaved, and its fastest run counts
+(the machine is shared). The budget (ARCHITECTURE.md) is 50 µs per call including the model middleware, which
+bench_middleware.py measures separately.
 
-    .venv/bin/python bench/bench_market.py [--n 100]
+    .venv/bin/python bench/bench_market.py [--n 100] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ class Moving:
 
 async def per_call(make, n: int) -> tuple[float, int]:
     """µs of our time per model call (turns that record the messages sent), and calls per episode."""
-    await make(0)  # warm caches (prompt files, context index)
     start = time.perf_counter()
     calls = 0
     for s in range(n):
@@ -60,15 +60,28 @@ async def per_call(make, n: int) -> tuple[float, int]:
     return (time.perf_counter() - start) / calls * 1e6, calls // n
 
 
-async def per_episode(make, n: int) -> float:
-    await make(0)
+async def per_episode(make, n: int) -> tuple[float, int]:
     start = time.perf_counter()
     for s in range(n):
         (await make(s)).episode()
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.perf_counter() - start) / n * 1e6, 0
 
 
-async def main(n: int) -> None:
+async def best_of(measure, shapes, n: int, repeats: int) -> list[tuple[str, float, int]]:
+    """Each shape measured `repeats` times, interleaved, keeping its fastest run: on a shared machine the other
+    load only ever adds time, so the minimum is the closest to our own cost."""
+    for _, make in shapes:
+        await make(0)  # warm caches (prompt files, context index)
+    best: dict[str, tuple[float, int]] = {}
+    for _ in range(repeats):
+        for label, make in shapes:
+            us, calls = await measure(make, n)
+            if label not in best or us < best[label][0]:
+                best[label] = (us, calls)
+    return [(label, *best[label]) for label, _ in shapes]
+
+
+async def main(n: int, repeats: int) -> None:
     from agents import Debater, LLMAdversary, LLMMarket, RetrievalAdversary, SimulatedMarket
     from judges import LLMJudge, SimulatedJudge, SimulatedJudgeParams
     from protocols import DebateConfig, MarketMakingConfig, debate, market_making
@@ -86,29 +99,30 @@ async def main(n: int) -> None:
     def dbt(**kw):
         return lambda s: debate(q, debaters, judge, DebateConfig(**kw), s)
 
-    rows = []
-    for label, make in [
+    shapes = [
         ("market making T=3 k=2", mm()),
         ("market making T=3 k=2 + cross-examination", mm(cross_examination=True)),
         ("debate 3 rounds sequential", dbt(rounds=3)),
         ("debate 1 round + cross-exam", dbt(rounds=1, cross_examination=True)),
-    ]:
-        us, calls = await per_call(make, n)
-        rows.append((f"{label} ({calls} calls)", us))
+    ]
+    rows = await best_of(per_call, shapes, n, repeats)
     base = rows[2][1]
-    for label, us in rows:
-        print(f"{label:58s} {us:7.1f} µs per call  ({us / base:.2f}x debate)")
+    for label, us, calls in rows:
+        print(f"{f'{label} ({calls} calls)':58s} {us:7.1f} µs per call  ({us / base:.2f}x debate)")
 
     weights = SimulatedJudgeParams(signal_weight=0.0, verified_weight=1.0, unverified_weight=-1.0)
     free = MarketMakingConfig(steps=3, candidates=2, cross_examination=True)
     sim_judge = SimulatedJudge(weights.model_copy(update={"signal_weight": 1.0, "accuracy": 0.7}), truth="Town 5")
-    us = await per_episode(
-        lambda s: market_making(q, SimulatedMarket(weights), RetrievalAdversary(fabricate=0.5), sim_judge, free, s), n
-    )
-    print(f"{'model-free market making T=3 k=2 + cross-examination':58s} {us:7.1f} µs per episode (no model calls)")
+    label = "model-free market making T=3 k=2 + cross-examination"
+    market_free, adversary_free = SimulatedMarket(weights), RetrievalAdversary(fabricate=0.5)
+    shape = (label, lambda s: market_making(q, market_free, adversary_free, sim_judge, free, s))
+    [(_, us, _)] = await best_of(per_episode, [shape], n, repeats)
+    print(f"{label:58s} {us:7.1f} µs per episode (no model calls)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=100, help="episodes per shape (default 100)")
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--n", type=int, default=100, help="episodes per shape and repeat (default 100)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per shape; the fastest counts (default 5)")
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.repeats))
