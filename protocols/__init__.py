@@ -15,6 +15,14 @@ from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
 from protocols.ida import IDA, IDAConfig, IDAEpisodeResult
 from protocols.kit import OrderedConfig, PersuasionSettings, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
+from protocols.market_making import (
+    MARKET_MAKING,
+    AdversarySettings,
+    MarketMakingConfig,
+    MarketResult,
+    MarketSettings,
+    market_making,
+)
 from protocols.rejudge import REJUDGE, RejudgeConfig, rejudge_episode
 
 #: Aliases in the capitalised style of the architecture sketch (`from oversight import Debate`).
@@ -23,6 +31,7 @@ Consultancy = consultancy
 Direct = direct
 Decomposition = decomposition
 MultiAgentDebate = mad
+MarketMaking = market_making
 
 __all__ = [
     "IDA",
@@ -33,7 +42,9 @@ __all__ = [
     "DECOMPOSITION",
     "DIRECT",
     "MAD",
+    "MARKET_MAKING",
     "REJUDGE",
+    "AdversarySettings",
     "Consultancy",
     "ConsultancyConfig",
     "ConsultancyResult",
@@ -48,6 +59,10 @@ __all__ = [
     "DirectResult",
     "MADConfig",
     "MADResult",
+    "MarketMaking",
+    "MarketMakingConfig",
+    "MarketResult",
+    "MarketSettings",
     "MultiAgentDebate",
     "OrderedConfig",
     "PersuasionSettings",
@@ -60,5 +75,6 @@ __all__ = [
     "direct",
     "grow_tree",
     "mad",
+    "market_making",
     "rejudge_episode",
 ]
