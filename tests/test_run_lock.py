@@ -36,7 +36,7 @@ def test_the_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "run" / LOCK_FILE).read_text())["pid"] == os.getpid()
 
 
-def _slow_run(tmp_path: Path, n: int = 40) -> tuple[subprocess.Popen[str], Path, Path]:
+def _slow_run(tmp_path: Path, n: int = 400) -> tuple[subprocess.Popen[str], Path, Path]:
     data = write_questions(tmp_path / "q.jsonl", n)
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_toml(data, concurrency=1))
@@ -94,7 +94,7 @@ def test_a_second_run_and_a_resume_of_a_running_run_are_refused(tmp_path: Path) 
         timeout=120,
     )
     assert finished.returncode == 0, finished.stderr
-    assert len(list(iter_episodes(run_dir))) == 40
+    assert len(list(iter_episodes(run_dir))) == 400  # every episode of `_slow_run`, once
 
 
 def test_a_run_refuses_a_directory_another_process_holds(tmp_path: Path) -> None:

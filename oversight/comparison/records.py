@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from oversight.episode import (
     Episode,
     Judgment,
+    MarketTrace,
     ProtocolResult,
     SupervisionScore,
     answered,
@@ -76,6 +77,8 @@ class Record:
     choices: list[str] = field(default_factory=list)
     #: role -> mean share of its speech words inside verified quotes (roles whose turns were checked)
     quote_coverage: dict[str, float] = field(default_factory=dict)
+    order_shown: list[int] = field(default_factory=list)  # choice indices in the order the judge saw them
+    market: MarketTrace | None = None  # a market's predictions of the judge (market making)
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -164,6 +167,8 @@ def to_record(ep: Episode, task: str) -> Record:
         jury_agreement=jury.agreement if jury is not None else None,
         choices=list(ep.choices),
         quote_coverage=coverage_by_role(ep.turns),
+        order_shown=list(result.order_shown),
+        market=result.market,
     )
 
 
