@@ -81,5 +81,7 @@ def test_the_memory_benchmark_at_small_sizes() -> None:
     assert isinstance(bench.per_episode(rows), float) and isinstance(bench.per_episode(rows, "resume_peak_rss"), float)
     traced = bench.measure([1000], questions=100, trace=True)[0]
     assert traced["episodes"] == 1000 and traced["top"]
-    # holding every episode (or its id as a string) would retain hundreds of bytes per episode
-    assert traced["traced_per_episode"] < 64, traced
+    # holding every episode (or its id as a string) would retain hundreds of bytes per episode; the call cache's
+    # key index keeps its newest keys in a set (folded into a packed array every 4096 keys), so it is counted apart
+    assert 0 <= traced["cache_per_episode"] <= traced["traced_per_episode"], traced
+    assert traced["traced_per_episode"] - traced["cache_per_episode"] < 64, traced
