@@ -48,9 +48,13 @@ class _Tracer:
         self.seen = 0
         self.snapshots: list[tracemalloc.Snapshot] = []
 
-    def tick(self) -> None:
+    def tick(self, setup: EpisodeSetup) -> None:
         self.seen += 1
         if self.seen in self.marks:
+            for model in setup.models.values():  # queued cache writes are in flight (more under load), not retained
+                cache = getattr(getattr(model, "model", None), "cache", None)
+                if cache is not None:
+                    cache.flush()
             gc.collect()  # what is retained, not garbage that a later collection frees anyway
             self.snapshots.append(tracemalloc.take_snapshot())
 
@@ -62,7 +66,7 @@ async def traced_direct(setup: EpisodeSetup) -> Outcome:
     """The `direct` protocol, counting episodes for `--tracemalloc` snapshots."""
     out = await get_protocol("direct").run(setup)
     if _tracer is not None:
-        _tracer.tick()
+        _tracer.tick(setup)
     return out
 
 

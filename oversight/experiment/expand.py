@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from oversight.experiment.plans import EpisodePlan, PlanBlock, PlanSpace
+from oversight.experiment.plans import EpisodePlan, PlanBlock, PlanSpace, TaskData
 from oversight.experiment.spec import Experiment, JudgeSpec, JurorSpec, RoleSpec, SpecError, TaskSpec
 from oversight.hashing import stable_hash
 from oversight.protocol_registry import get_protocol
 from oversight.tasks.taskset import subsample
 from oversight.types import Question
-
-
-@dataclass(frozen=True, slots=True)
-class TaskData:
-    """The questions of one task entry and what identifies them (for `spec.json` provenance)."""
-
-    index: int
-    questions: list[Question]
-    provenance: dict[str, Any]
-    name: str = ""
 
 
 def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:

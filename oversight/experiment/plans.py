@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,12 +23,19 @@ from oversight.judge_entry import JudgeEntry
 from oversight.protocol_registry import ProtocolEntry
 from oversight.types import Question
 
-if TYPE_CHECKING:
-    from oversight.experiment.expand import TaskData
-
 #: bytes of a packed episode id: `oversight.episode.episode_id` makes 20 hex digits
 ID_BYTES = 10
 _ID_DTYPE = f"S{ID_BYTES}"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskData:
+    """The questions of one task entry and what identifies them (for `spec.json` provenance)."""
+
+    index: int
+    questions: list[Question]
+    provenance: dict[str, Any]
+    name: str = ""
 
 
 @dataclass(slots=True)
