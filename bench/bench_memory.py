@@ -1,12 +1,13 @@
-"""Peak memory per episode of a run, from 10k to 200k scripted episodes, with the call cache on.
+"""Peak memory per episode of a run, from 10k to 200k scripted episodes, with the call cache on (and off: its share).
 
 Each size runs in a fresh subprocess: the real runner and the real `direct` protocol (one judge call per episode; a
 pure scripted judge named by import path, so every call goes through the SQLite call cache), N episodes = 1,000
 questions x N/1,000 seeds. Then the largest run is resumed with every episode finished (the runner reads the store
 once and keeps the compact set of finished ids). `--tracemalloc` also traces Python allocations inside each run:
-the growth between its 10% and 90% episodes, by file, and the call cache's share of it.
+the growth between its 10% and 90% episodes, by file, and the call cache's share of it. `--cache-off` also runs
+every size without the call cache, so the difference is the cache's share of peak RSS.
 
-    .venv/bin/python bench/bench_memory.py [--sizes 10000 50000 200000] [--tracemalloc]
+    .venv/bin/python bench/bench_memory.py [--sizes 10000 50000 200000] [--cache-off] [--tracemalloc]
 
 Prints, per size, peak RSS (MB), then the bytes per episode between the smallest and the largest run (target
 <= 200 B per finished episode). Sizes are measured one after another in one invocation, so load is comparable.
@@ -92,7 +93,7 @@ def spec(data: Path, seeds: int, name: str) -> dict[str, Any]:
 DIRECT = ProtocolEntry(name="direct", config=get_protocol("direct").config, roles=("judge",), run=traced_direct)
 
 
-def child(episodes: int, questions: int, root: Path, trace: bool) -> dict[str, Any]:
+def child(episodes: int, questions: int, root: Path, trace: bool, cache: bool = True) -> dict[str, Any]:
     """Run one size in this process; return its peak RSS (bytes), and with `trace` the traced growth by file."""
     global _tracer
     from oversight.experiment import Experiment, run_experiment
@@ -105,7 +106,8 @@ def child(episodes: int, questions: int, root: Path, trace: bool) -> dict[str, A
         tracemalloc.start(1)
     t0 = time.perf_counter()
     experiment = Experiment.from_dict(spec(data, seeds, "mem"))
-    result = run_experiment(experiment, output_dir=root / "runs", cache=root / "calls.sqlite", progress="off")
+    calls: Path | bool = root / "calls.sqlite" if cache else False
+    result = run_experiment(experiment, output_dir=root / "runs", cache=calls, progress="off")
     out["seconds"] = round(time.perf_counter() - t0, 1)
     assert result.status == "complete" and result.done == seeds * questions, result.summary
     out["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -120,14 +122,16 @@ def child(episodes: int, questions: int, root: Path, trace: bool) -> dict[str, A
         out["traced_peak"] = tracemalloc.get_traced_memory()[1]
     if not trace:  # resume the finished run: every id is skipped as done
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        again = run_experiment(experiment, resume=result.run_dir, cache=root / "calls.sqlite", progress="off")
+        again = run_experiment(experiment, resume=result.run_dir, cache=calls, progress="off")
         assert again.skipped == seeds * questions and again.done == 0, again.summary
         out["resume_peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         out["resume_grew"] = out["resume_peak_rss"] - before * 1024
     return out
 
 
-def measure(sizes: list[int], *, questions: int = QUESTIONS, trace: bool = False) -> list[dict[str, Any]]:
+def measure(
+    sizes: list[int], *, questions: int = QUESTIONS, trace: bool = False, cache: bool = True
+) -> list[dict[str, Any]]:
     """Run each size in a fresh subprocess (one after another); their results, smallest first."""
     rows = []
     for n in sorted(sizes):
@@ -135,6 +139,8 @@ def measure(sizes: list[int], *, questions: int = QUESTIONS, trace: bool = False
             cmd = [sys.executable, __file__, "--child", str(n), "--questions", str(questions), "--root", tmp]
             if trace:
                 cmd.append("--tracemalloc")
+            if not cache:
+                cmd.append("--child-without-cache")
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
             if proc.returncode != 0:
                 raise RuntimeError(f"size {n} failed:\n{proc.stderr[-3000:]}")
@@ -153,11 +159,13 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000, 200_000])
     parser.add_argument("--questions", type=int, default=QUESTIONS)
     parser.add_argument("--tracemalloc", action="store_true", help="also trace allocations (slower)")
+    parser.add_argument("--cache-off", action="store_true", help="also measure without the call cache (its share)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-without-cache", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.questions, args.root, args.tracemalloc)))
+        print(json.dumps(child(args.child, args.questions, args.root, args.tracemalloc, not args.child_without_cache)))
         return 0
     rows = measure(args.sizes, questions=args.questions)
     print(f"{'episodes':>9} {'peak RSS MB':>12} {'seconds':>8} {'resume peak MB':>15}")
@@ -170,6 +178,11 @@ def main() -> int:
     verdict_ = "OK" if run_b <= 200 else "OVER"
     print(f"run:    {run_b:7.1f} B of peak RSS per episode ({span}); target <= 200 -> {verdict_}")
     print(f"resume: {resume_b:7.1f} B of peak RSS per finished episode ({span}, all skipped)")
+    if args.cache_off:
+        off = measure(args.sizes, questions=args.questions, cache=False)
+        print("cache off: " + ", ".join(f"{r['episodes']:,} {r['peak_rss'] / 2**20:.1f} MB" for r in off))
+        off_b = per_episode(off)
+        print(f"run without the call cache: {off_b:7.1f} B per episode; the call cache's share {run_b - off_b:7.1f} B")
     if args.tracemalloc:
         for r in measure(args.sizes, questions=args.questions, trace=True):
             print(

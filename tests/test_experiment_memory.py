@@ -79,6 +79,8 @@ def test_the_memory_benchmark_at_small_sizes() -> None:
     assert [r["episodes"] for r in rows] == [200, 400]
     assert all(r["peak_rss"] > 0 and r["resume_peak_rss"] >= r["peak_rss"] for r in rows)
     assert isinstance(bench.per_episode(rows), float) and isinstance(bench.per_episode(rows, "resume_peak_rss"), float)
+    off = bench.measure([200], questions=100, cache=False)[0]  # --cache-off: the same run without the call cache
+    assert off["episodes"] == 200 and off["peak_rss"] > 0
     traced = bench.measure([1000], questions=100, trace=True)[0]
     assert traced["episodes"] == 1000 and traced["top"]
     # holding every episode (or its id as a string) would retain hundreds of bytes per episode; the call cache's
