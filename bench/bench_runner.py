@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import tempfile
 import time
@@ -41,7 +40,6 @@ from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage
 CALLS = 7
 QUESTIONS = 100
 BUDGET_US = 50.0
-_SOURCE = re.compile(r"<source>\n(.*?)\n</source>", re.S)
 
 
 class SevenConfig(BaseModel):
@@ -72,9 +70,16 @@ def _output(text: str) -> ModelOutput:
 
 
 def speech(messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
-    """A debater's or consultant's speech quoting the first words of the hidden passage (a verified quote)."""
-    found = _SOURCE.search(messages[-1].content)
-    quote = " ".join(found.group(1).split()[:8]) if found else "the passage"
+    """A debater's or consultant's speech quoting the first words of the hidden passage (a verified quote).
+
+    Cheap on purpose (a find and eight words, not a regex over the prompt and a split of the whole passage): it
+    stands in for a server, whose time is not orchestration."""
+    quote = "the passage"
+    for message in messages:
+        start = message.content.find("<source>\n")
+        if start >= 0:
+            quote = " ".join(message.content[start + 9 : start + 400].split(None, 8)[:8])
+            break
     return _output(f"I argue for my answer because the text says so. <quote>{quote}</quote> That settles it, judge.")
 
 
