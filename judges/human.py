@@ -10,6 +10,11 @@ channels by judge id through `use_channels({...})`.
 Offline (no channel): `decide` returns at once a judgment with `pending=True` — neither valid nor invalid, never
 scored — which `oversight.pending` lists and fills from the run directory (`pending_judgments`,
 `submit_judgment`).
+
+Ending early (Khan et al. 2024): in an interactive protocol a live human judge with `min_rounds` set may answer a
+question request with `request.end()` once that many rounds have been played; `ask` then returns a turn of kind
+`END_TURN` and the protocol goes straight to the decision. Every live judgment records the rounds the judge saw and
+whether it ended the debate early (`meta["human"]["rounds_seen"]`, `["ended_early"]`).
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from judges.base import END_TURN
 from oversight.episode import Judgment, Provenance, Turn
 from oversight.hashing import stable_hash
 from oversight.judge_entry import check_judge_id
 from oversight.transcript import Verdict, View, make_turn
+
+_END = object()  # what `HumanRequest.end` resolves a request with
 
 #: what a human judge is told "correct" means (the rubric recorded in provenance)
 INSTRUCTIONS = (
@@ -53,7 +61,8 @@ class HumanDecision:
 @dataclass
 class HumanRequest:
     """One thing a human judge is asked: `kind` "decide" (answer with `decide`) or "ask" (answer with `ask`),
-    about `view`. `asked_at` is `time.monotonic()` when it was queued."""
+    about `view`. `asked_at` is `time.monotonic()` when it was queued; `may_end` says whether an "ask" request may
+    instead be answered with `end` (the debate has run its minimum number of rounds)."""
 
     kind: Literal["decide", "ask"]
     view: View
@@ -61,6 +70,7 @@ class HumanRequest:
     future: asyncio.Future[Any]
     asked_at: float = field(default_factory=time.monotonic)
     answered: bool = False
+    may_end: bool = False
 
     def decide(self, probabilities: Sequence[float], rationale: str = "", **detail: Any) -> None:
         """Answer a "decide" request: one probability per answer as shown (they must sum to 1). Raises
@@ -85,6 +95,15 @@ class HumanRequest:
         if not text.strip():
             raise ValueError("the question is empty")
         self._resolve(text.strip())
+
+    def end(self) -> None:
+        """Answer an "ask" request by ending the debate now (the protocol moves on to the decision). Raises
+        RuntimeError for a "decide" request, or when ending is not allowed yet (`may_end` is false)."""
+        if self.kind != "ask":
+            raise RuntimeError("this request asks for a decision; answer it with decide(...)")
+        if not self.may_end:
+            raise RuntimeError("the debate cannot be ended yet: its minimum number of rounds has not been played")
+        self._resolve(_END)
 
     def _resolve(self, value: Any) -> None:
         if self.answered or self.future.done():
@@ -133,15 +152,28 @@ def live_channel(judge_id: str) -> HumanChannel | None:
 
 class HumanJudge:
     """A person judging. `identity` is `human/<judge_id>`. With a `channel` it asks live; without one its
-    `decide` leaves a pending judgment (and `ask` raises `HumanUnavailableError`). Raises ValueError for an
-    unsafe judge id."""
+    `decide` leaves a pending judgment (and `ask` raises `HumanUnavailableError`). `min_rounds`: in interactive
+    protocols the person may end the debate once this many rounds have been played (None: never). Raises
+    ValueError for an unsafe judge id or a `min_rounds` below 1. One instance judges one episode (the protocol
+    kit builds one per episode): it remembers whether its judge ended the debate."""
 
-    def __init__(self, judge_id: str, channel: HumanChannel | None = None, *, instructions: str = INSTRUCTIONS) -> None:
+    def __init__(
+        self,
+        judge_id: str,
+        channel: HumanChannel | None = None,
+        *,
+        instructions: str = INSTRUCTIONS,
+        min_rounds: int | None = None,
+    ) -> None:
         self.judge_id = check_judge_id(judge_id)
+        if min_rounds is not None and min_rounds < 1:
+            raise ValueError(f"min_rounds: must be >= 1, got {min_rounds}")
         self.channel = channel
         self.instructions = instructions
+        self.min_rounds = min_rounds
         self.identity = f"human/{judge_id}"
         self.name = self.identity
+        self.ended_after: int | None = None  # rounds played when this judge ended the debate (None: it did not)
 
     def _provenance(self, view: View) -> Provenance:
         return Provenance(
@@ -160,18 +192,32 @@ class HumanJudge:
         request = HumanRequest("decide", view, self.judge_id, asyncio.get_running_loop().create_future())
         await self.channel.requests.put(request)
         decision: HumanDecision = await request.future
+        decision.detail.setdefault("rounds_seen", rounds_seen(view))
+        decision.detail.setdefault("ended_early", self.ended_after is not None)
         return Verdict(human_judgment(self.identity, self.judge_id, view.order, decision, self._provenance(view)))
 
     async def ask(self, view: View) -> Turn:
-        """The person's question between rounds (live only)."""
+        """The person's question between rounds (live only), or, when they end the debate (allowed once
+        `min_rounds` rounds are played: `view.round` is the 0-based round just finished), an unseen turn of kind
+        `END_TURN`. Raises `HumanUnavailableError` offline."""
         if self.channel is None:
             raise HumanUnavailableError(
                 f"human judge {self.judge_id!r} is offline: questions between rounds need a live session"
             )
-        request = HumanRequest("ask", view, self.judge_id, asyncio.get_running_loop().create_future())
+        may_end = self.min_rounds is not None and view.round + 1 >= self.min_rounds
+        loop = asyncio.get_running_loop()
+        request = HumanRequest("ask", view, self.judge_id, loop.create_future(), may_end=may_end)
         await self.channel.requests.put(request)
-        text: str = await request.future
-        return make_turn(view.role, text, kind="question", round=view.round, meta={"human": self.judge_id})
+        answer: Any = await request.future
+        if answer is _END:
+            self.ended_after = view.round + 1
+            return make_turn(view.role, "", kind=END_TURN, round=view.round, meta={"human": self.judge_id})
+        return make_turn(view.role, answer, kind="question", round=view.round, meta={"human": self.judge_id})
+
+
+def rounds_seen(view: View) -> int:
+    """How many rounds of speeches `view` shows (0 when it shows no turn)."""
+    return max((t.round for t in view.turns), default=-1) + 1
 
 
 def pending_judgment(identity: str, judge_id: str, provenance: Provenance) -> Judgment:
@@ -208,6 +254,7 @@ def human_judgment(
 
 
 __all__ = [
+    "END_TURN",
     "HumanChannel",
     "HumanDecision",
     "HumanJudge",
@@ -217,5 +264,6 @@ __all__ = [
     "human_judgment",
     "live_channel",
     "pending_judgment",
+    "rounds_seen",
     "use_channels",
 ]
