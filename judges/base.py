@@ -5,11 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from oversight.episode import Turn
-from oversight.transcript import Verdict, View
-
-#: the kind of turn a judge's `ask` returns to end an interactive protocol early instead of asking (a live human
-#: judge, once the protocol's `min_rounds` are played); the protocol records it unseen and goes to the decision
-END_TURN = "end"
+from oversight.transcript import END_TURN, Verdict, View
 
 
 @runtime_checkable
@@ -25,3 +21,6 @@ class Judge(Protocol):
     async def decide(self, view: View) -> Verdict: ...
 
     async def ask(self, view: View) -> Turn: ...
+
+
+__all__ = ["END_TURN", "Judge"]

@@ -24,6 +24,9 @@ LETTERS = string.ascii_uppercase
 #: "Answer: X" as agents and judges read it; the letter must be upper case ("answer a question" is not an answer).
 ANSWER_RE = re.compile(r"(?i:answer\s*(?:is)?\s*[:：]?)\s*[\(\[\*\"']*\s*([A-Z])(?![A-Za-z0-9])")
 _WORD = re.compile(r"\S+")
+#: the kind of turn a judge's `ask` returns to end an interactive protocol early instead of asking (a live human
+#: judge, once the protocol's `judge.min_rounds` are played); the protocol records it unseen and goes to the decision
+END_TURN = "end"
 
 
 def is_judge_role(role: str) -> bool:
@@ -428,6 +431,7 @@ def model_turn(
 
 __all__ = [
     "ANSWER_RE",
+    "END_TURN",
     "LETTERS",
     "Transcript",
     "TranscriptWatcher",
