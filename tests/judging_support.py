@@ -11,6 +11,12 @@ from oversight.experiment import Experiment, arun_experiment, run_experiment
 SPEAKER = "oversight.experiment.demo_scripts:quoting_speaker"
 #: the debaters' model string: stored in every turn, never shown to a judge
 DEBATER_MODEL = "scripted/secret-debater-model"
+#: a model judge, which a live session replaces by the person at the terminal
+MODEL_JUDGE = {
+    "name": "coin",
+    "model": "scripted/coin",
+    "options": {"fn": "oversight.experiment.demo_scripts:hash_judge"},
+}
 
 
 def human_spec(
@@ -20,7 +26,8 @@ def human_spec(
     by `judges`."""
     protocol = protocol or {"name": "debate", "rounds": 2}
     speaker = {"model": DEBATER_MODEL, "options": {"fn": SPEAKER}}
-    roles = {"debate": {"debater": speaker}, "consultancy": {"consultant": speaker}}.get(protocol["name"], {})
+    roles = {"debate": {"debater": speaker}, "consultancy": {"consultant": speaker}, "mad": {"agent": speaker}}
+    roles = roles.get(protocol["name"], {})
     return Experiment.from_dict(
         {
             "name": name,

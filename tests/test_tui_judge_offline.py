@@ -14,6 +14,7 @@ from textual.widgets import TextArea
 from tui_support import screen_text, settle
 
 from oversight.cli import main
+from oversight.comparison import compare
 from oversight.judging_queue import JudgingQueue, order_key
 from oversight.judgments_log import JUDGMENTS_FILE
 from oversight.pending import pending_judgments
@@ -84,6 +85,8 @@ async def test_a_judge_judges_two_episodes_and_every_record_is_stored(tmp_path: 
         assert episodes[episode_id].correct is (j.choice == episodes[episode_id].gold)
     assert [json.loads(x)["judgment"]["meta"]["human"]["queue"]["position"] for x in lines] == [1, 2]
     assert len(pending_judgments(run, "alice")) == 1
+    row = compare(run, n_resamples=50).summary[0]  # the human counts like any judge; pending is never wrong
+    assert row["n"] == 2 and row["pending"] == 1
 
 
 async def test_quit_mid_judgment_then_resume_at_the_episode_left_with_nothing_lost(tmp_path: Path):
