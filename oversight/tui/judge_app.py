@@ -96,7 +96,7 @@ class FeedbackScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,space,escape", "dismiss", "next episode")]
     DEFAULT_CSS = """
-    FeedbackScreen { align: center middle; }
+    FeedbackScreen { align: center middle; background: $background; }
     FeedbackScreen > Vertical { width: 70; height: auto; border: round $text-primary; background: $surface;
         padding: 0 1; }
     """
@@ -213,7 +213,7 @@ class JudgeApp(OversightApp[JudgingReport]):
 def feedback_text(gold: int | None, choices: Sequence[str], view: View, probabilities: Sequence[float]) -> Content:
     """What the judge is told after a judgment is saved: the correct answer (lettered as shown to them) and the
     probability they gave it."""
-    saved = Content.styled("Saved.", "bold $text-success")
+    saved = Content.styled("Saved.", "bold")
     if gold is None or not 0 <= gold < len(choices):
         return Content.assemble(saved, " This question has no gold answer to show.")
     return Content.assemble(
