@@ -20,12 +20,18 @@ MODEL_JUDGE = {
 
 
 def human_spec(
-    root: Path, judges: list[dict[str, Any]], *, n: int = 3, protocol: dict[str, Any] | None = None, name: str = "hj"
+    root: Path,
+    judges: list[dict[str, Any]],
+    *,
+    n: int = 3,
+    protocol: dict[str, Any] | None = None,
+    name: str = "hj",
+    delay: float = 0.0,
 ) -> Experiment:
     """A debate (or `protocol`: debate, consultancy or direct) experiment on `n` hidden-passage questions, judged
-    by `judges`."""
+    by `judges`; each speech takes `delay` seconds (an asyncio sleep: the interface keeps running)."""
     protocol = protocol or {"name": "debate", "rounds": 2}
-    speaker = {"model": DEBATER_MODEL, "options": {"fn": SPEAKER}}
+    speaker = {"model": DEBATER_MODEL, "options": {"fn": SPEAKER, **({"delay": delay} if delay else {})}}
     roles = {"debate": {"debater": speaker}, "consultancy": {"consultant": speaker}, "mad": {"agent": speaker}}
     roles = roles.get(protocol["name"], {})
     return Experiment.from_dict(

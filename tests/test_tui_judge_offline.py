@@ -234,3 +234,16 @@ def test_a_torn_last_line_is_left_out_of_the_queue_with_a_notice(tmp_path: Path)
     corrupt.write_text('{"not": "a judgment"}\n{"episode": "x", "path": [0], "judgment": {"judge": "j"}}\n')
     with pytest.raises(Exception, match=r"judgments.jsonl:1: corrupt judgment line"):
         JudgingQueue.load(run, "alice")
+
+
+def test_the_judging_examples_run_offline_and_live(tmp_path: Path):
+    from oversight.experiment import Experiment, run_experiment
+    from oversight.live_session import live_spec
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    result = run_experiment(examples / "judging.toml", output_dir=tmp_path, cache=False, progress="off")
+    assert result.status == "complete" and result.summary["results"][0]["pending"] == 6
+    queue = JudgingQueue.load(result.run_dir, "alice")
+    assert queue.total == 12 and queue.judged == 0
+    spec, who = live_spec(Experiment.from_file(examples / "live.toml"), None)
+    assert who == "you" and spec.protocols[0].config["judge"] == {"min_rounds": 1} and spec.concurrency == 1

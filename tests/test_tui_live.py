@@ -5,6 +5,7 @@ stored episodes record it all. Quitting keeps every decision given, and the run 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,6 +150,23 @@ async def test_quitting_right_after_a_decision_waits_for_it_to_be_stored(tmp_pat
         await until(pilot, lambda: not app.is_running, "the app closing", tries=2000)
     assert app.report.judged == 1 and app.report.status == "interrupted"
     assert [e.final.rationale for e in iter_episodes(app.run_dir)] == ["sure"]
+
+
+async def test_while_a_speaker_is_at_work_the_screen_says_whom_it_waits_for_and_no_timing(tmp_path: Path):
+    spec, who = live_spec(
+        human_spec(tmp_path, [MODEL_JUDGE], n=1, protocol={"name": "debate", "rounds": 1}, delay=0.4), "lee"
+    )
+    app = LiveApp(spec, who, run_dir=tmp_path / spec.name / "slow")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "waiting for Debater" in screen_text(app), "a waiting line")
+        status = screen_text(app).splitlines()[1].strip()
+        assert status in ("waiting for Debater A\u2026", "waiting for Debater B\u2026")
+        first = status[len("waiting for ") : -1]
+        other = "Debater B" if first == "Debater A" else "Debater A"
+        await until(pilot, lambda: f"waiting for {other}" in screen_text(app), "the second speaker's turn")
+        assert f"{first}  round 1" in screen_text(app)  # the first speech is on screen while the second is made
+        await until(pilot, lambda: deciding(app), "the decision request")
+        assert not re.search(r"\d+(\.\d+)?\s?(s|sec|ms)\b", screen_text(app))  # no timing anywhere
 
 
 async def test_the_live_screen_never_shows_the_hidden_context_or_a_model_name(tmp_path: Path):

@@ -36,7 +36,8 @@ JUDGING_HELP = (
     "in the source text, \u2717 were not). You cannot see the source. Set how likely each answer is to be "
     "correct with the bars (\u2190/\u2192, shift for 10%) or by typing a percentage, write a short rationale, "
     "and press ctrl+s: the judgment is saved at once. Tab moves between the transcript, the bars, the numbers and "
-    "the rationale; esc returns to the transcript; q quits there (what you have not submitted is not kept)."
+    "the rationale; esc returns to the transcript, where q quits (ctrl+q quits anywhere; f1 opens this help from "
+    "a text box). What you have not submitted is not kept."
 )
 
 

@@ -35,7 +35,7 @@ from oversight.live_session import EpisodeStarted, LiveEvent, LiveWatcher, Turns
 from oversight.store import SPEC_FILE, StoreError, finished_ids, read_json
 from oversight.transcript import View, watch_transcripts
 from oversight.tui.base import OversightApp
-from oversight.tui.judge_app import JUDGING_HELP, FeedbackScreen, feedback_text
+from oversight.tui.judge_app import FeedbackScreen, feedback_text
 from oversight.tui.judge_view import JudgeTranscript
 from oversight.tui.verdict_form import VerdictForm
 
@@ -46,8 +46,12 @@ LIVE_HELP = (
     "A live session: the speakers' turns appear as they are made (the line above the transcript says whom the "
     "debate waits for). You may set the bars at any time; every change is recorded. Between rounds of an "
     "interactive debate you are asked for a question: type it and press enter, or press ctrl+e to end the debate "
-    "once its minimum rounds are played. When the debate is over, write your rationale and press ctrl+s. "
-) + JUDGING_HELP.split(". ", 1)[1]
+    "once its minimum rounds are played. When the debate is over, write a short rationale and press ctrl+s: the "
+    "episode is saved at once. Quotes marked \u2713 were found in the source text, \u2717 were not; you cannot "
+    "see the source. Tab moves between the transcript, the bars, the numbers and the rationale; esc returns to "
+    "the transcript, where q quits (ctrl+q quits anywhere; f1 opens this help from a text box). Quitting keeps "
+    "every decision you gave; the episode under way is run again when you resume."
+)
 
 
 @dataclass
@@ -99,7 +103,7 @@ class LiveScreen(Screen[None]):
         self.choices: tuple[str, ...] = ()
         self._t0 = 0.0
         self._decide_at: float | None = None
-        self._waiting: tuple[str, ...] = ()
+        self.waiting: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("live \u00b7 starting the session\u2026", id="live-title")
@@ -121,7 +125,7 @@ class LiveScreen(Screen[None]):
             for speaker, rnd, kind in event.arrivals:
                 self.arrivals.append({"t": now, "speaker": speaker, "round": rnd, "kind": kind})
         elif isinstance(event, Waiting):
-            self._waiting = event.names
+            self.waiting = event.names
             self._status()
         elif isinstance(event, HumanRequest):
             self._request(event)
@@ -135,7 +139,7 @@ class LiveScreen(Screen[None]):
         session.episode_started()
         self.view, self.request, self.arrivals = event.view, None, []
         self.gold, self.choices = event.gold, event.choices
-        self._decide_at, self._waiting = None, ()
+        self._decide_at, self.waiting = None, ()
         body = self.query_one("#transcript", VerticalScroll)
         await body.remove_children()
         if self.form is not None:
@@ -183,8 +187,8 @@ class LiveScreen(Screen[None]):
             text = "Your turn: the debate is over \u2014 decide, then ctrl+s"
         elif req is not None and req.kind == "decide":
             text = "Saved."
-        elif self._waiting:
-            text = f"waiting for {' and '.join(self._waiting)}\u2026"
+        elif self.waiting:
+            text = f"waiting for {' and '.join(self.waiting)}\u2026"
         else:
             text = "\u2026"
         self.query_one("#live-status", Static).update(text)
