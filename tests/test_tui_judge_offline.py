@@ -247,3 +247,44 @@ def test_the_judging_examples_run_offline_and_live(tmp_path: Path):
     assert queue.total == 12 and queue.judged == 0
     spec, who = live_spec(Experiment.from_file(examples / "live.toml"), None)
     assert who == "you" and spec.protocols[0].config["judge"] == {"min_rounds": 1} and spec.concurrency == 1
+
+
+def test_two_sessions_of_one_judge_never_judge_a_slot_twice(tmp_path: Path):
+    run = human_run(tmp_path, [{"human": "alice"}], n=2)
+    one, two = JudgingQueue.load(run, "alice"), JudgingQueue.load(run, "alice")
+    first = one.current()
+    one.submit(first, [0.5, 0.5], rationale="one")
+    stale = two.current()
+    assert stale.episode_id == first.episode_id
+    size = (run / JUDGMENTS_FILE).stat().st_size
+    with pytest.raises(ValueError, match="not pending"):
+        two.submit(stale, [0.9, 0.1], rationale="two")
+    assert (run / JUDGMENTS_FILE).stat().st_size == size and stale.judged  # nothing written; marked judged
+    assert two.current() is not None and two.current().episode_id != first.episode_id
+
+
+async def test_the_viewer_lists_pending_episodes_and_says_whom_they_wait_for(tmp_path: Path):
+    from oversight.tui.episode_screen import EpisodeScreen
+    from oversight.tui.viewer import ViewerApp
+
+    run = await human_arun(tmp_path, [{"human": "alice"}], n=2)
+    app = JudgeApp(run, "alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        judged = screen_of(app).slot.episode_id
+        await judge(pilot, "80", "judged in the test")
+    viewer = ViewerApp(run)
+    async with viewer.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(viewer)
+        assert "\u2026 pending" in text and ("\u2713 correct" in text or "\u2717 incorrect" in text)
+        rows = viewer.index.rows
+        pending_at = next(i for i, r in enumerate(rows) if r.id != judged)
+        for at, want in ((pending_at, "waiting for human judge alice"), (1 - pending_at, "human alice")):
+            viewer.push_screen(EpisodeScreen(viewer, [0, 1], at))
+            await settle(pilot)
+            await pilot.press("3")
+            await settle(pilot)
+            assert want in screen_text(viewer)
+            await pilot.press("escape")
+            await settle(pilot)
