@@ -101,7 +101,8 @@ class HumanJudge:
         `END_TURN`. Raises `HumanUnavailableError` offline."""
         if self.channel is None:
             raise HumanUnavailableError(
-                f"human judge {self.judge_id!r} is offline: questions between rounds need a live session"
+                f"human judge {self.judge_id!r} is offline: questions between rounds need a live session "
+                "(oversight judge --live SPEC)"
             )
         may_end = self.min_rounds is not None and view.round + 1 >= self.min_rounds
         loop = asyncio.get_running_loop()

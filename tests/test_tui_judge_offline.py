@@ -160,7 +160,7 @@ async def test_the_judges_screen_never_shows_the_hidden_context_or_a_model_name(
         await settle(pilot)
         screen = screen_of(app)
         text = screen_text(app)
-        episode = screen.slot.pending.episode
+        episode = screen.pending.episode
     q = questions[episode.question_id]
     assert q.text in " ".join(text.split()) and all(c in text for c in episode.choices)
     assert text.count("Debater A  round") == 2 and text.count("Debater B  round") == 2
@@ -179,7 +179,7 @@ async def test_feedback_shows_the_correct_answer_after_each_judgment_and_is_reco
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         screen = screen_of(app)
-        episode, view = screen.slot.pending.episode, screen.view
+        episode, view = screen.pending.episode, screen.view
         await judge(pilot, "70", "A it is")
         assert isinstance(app.screen, FeedbackScreen)
         letter = view.letter_of(episode.gold)

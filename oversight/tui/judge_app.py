@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 
 from oversight.human_channel import rounds_seen
 from oversight.judging_queue import JudgingQueue, QueueSlot
+from oversight.pending import PendingJudgment
 from oversight.store import StoreError
 from oversight.transcript import View
 from oversight.tui.base import OversightApp
@@ -64,9 +65,10 @@ class JudgingScreen(Screen[None]):
     JudgingScreen #transcript { height: 1fr; }
     """
 
-    def __init__(self, slot: QueueSlot, view: View, title: str, clock: Callable[[], float]) -> None:
+    def __init__(self, slot: QueueSlot, pending: PendingJudgment, title: str, clock: Callable[[], float]) -> None:
         super().__init__()
-        self.slot, self.view = slot, view
+        self.slot, self.pending = slot, pending
+        self.view = pending.view()
         self._title = title
         self._clock = clock
 
@@ -169,21 +171,25 @@ class JudgeApp(OversightApp[JudgingReport]):
 
     def _next_screen(self) -> Screen[None]:
         q = self.queue
-        slot = q.current()
-        if slot is None:
-            return DoneScreen(
-                f"All {q.total} judgment(s) for {q.judge_id} are done ({self.saved} in this session).\n"
-                f"They are saved in {q.run_dir / 'judgments.jsonl'}.\nPress q to quit."
-            )
-        assert slot.pending is not None
-        title = f"judging \u00b7 {q.judge_id} \u00b7 episode {q.judged + 1} of {q.total}"
-        return JudgingScreen(slot, slot.pending.view(), title, self._clock)
+        while (slot := q.current()) is not None:
+            try:
+                pending = q.pending(slot)  # read now: another session of this judge may have judged it
+            except (ValueError, StoreError) as err:
+                if not slot.judged:  # unreadable now (the run was changed under us): say so, never crash
+                    slot.judged = True
+                    self.notify(f"skipped episode {slot.episode_id}: {err}", severity="warning", timeout=10)
+                continue
+            title = f"judging \u00b7 {q.judge_id} \u00b7 episode {q.judged + 1} of {q.total}"
+            return JudgingScreen(slot, pending, title, self._clock)
+        return DoneScreen(
+            f"All {q.total} judgment(s) for {q.judge_id} are done ({self.saved} in this session).\n"
+            f"They are saved in {q.run_dir / 'judgments.jsonl'}.\nPress q to quit."
+        )
 
     def save(self, screen: JudgingScreen, form: VerdictForm) -> None:
         """Store the form's verdict for the screen's slot, then show feedback (when on) or the next episode."""
         slot = screen.slot
-        assert slot.pending is not None
-        episode = slot.pending.episode
+        episode = screen.pending.episode
         verdict = form.verdict()
         record = verdict.record(
             rounds_seen=rounds_seen(screen.view), ended_early=False, feedback=self.feedback, session="offline"
@@ -201,6 +207,9 @@ class JudgeApp(OversightApp[JudgingReport]):
             self.push_screen(FeedbackScreen(text), lambda _: self._advance())
         else:
             self._advance()
+
+    def on_unmount(self) -> None:
+        self.queue.close()
 
     def _advance(self) -> None:
         self.switch_screen(self._next_screen())
