@@ -93,9 +93,19 @@ def test_oversight_judge_in_a_terminal_types_a_judgment_and_stores_it(tmp_path: 
     try:
         screen = term.wait_for("episode 1 of 2")
         assert "How likely is each answer to be correct?" in screen and "Debater A  round 1" in screen
-        term.keys("Tab", "Tab", "7", "0", "Enter")  # answer A's number field: 70%
+        # A key that follows a focus move too closely can reach the widget focused before it (Textual bubbles a
+        # key up from the focused widget before acting on it): pause after each move, as a person does.
+        term.keys("Tab", "Tab")  # answer A's number field
+        time.sleep(1.0)
+        term.keys("7", "0", "Enter")
         term.wait_for("70.0%")
-        term.keys("Tab", "Tab", "Tab", "typed in tmux", "C-s")  # the rationale, then submit
+        term.keys("Escape")  # back to the transcript,
+        time.sleep(1.0)
+        term.keys("BTab")  # then backwards round to the rationale box
+        time.sleep(1.0)
+        term.keys("typed in tmux")
+        term.wait_for("typed in tmux")
+        term.keys("C-s")  # submit
         term.wait_for("episode 2 of 2")
         term.keys("q")
         deadline = time.monotonic() + 30
