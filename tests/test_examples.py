@@ -52,8 +52,9 @@ def test_example_loads_validates_and_expands(path: Path):
     for proto in spec.protocols:  # every config key is one the protocol knows (extra keys are rejected)
         get_protocol(proto.name).config.model_validate(proto.config)
     text = path.read_text()
-    assert f"oversight run examples/{path.name}" in text  # each says how to run it
-    if path.stem not in ("quick", "view"):  # (those two are scripted) runnable without servers or keys, and say how
+    # each says how to run it (a spec judged live by a person, with `oversight judge --live`)
+    assert f"oversight run examples/{path.name}" in text or f"oversight judge --live examples/{path.name}" in text
+    if path.stem not in ("quick", "view", "judging"):  # (scripted) runnable without servers or keys, and say how
         models = _models(spec)
         # the embedded model, or none at all (model-free studies: *_simulated.toml, ida.toml)
         assert models == {LOCAL} or (not models and (path.stem.endswith("_simulated") or path.stem == "ida")), models
