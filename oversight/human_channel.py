@@ -26,6 +26,19 @@ from oversight.transcript import View
 ENDED: Any = object()
 
 
+def checked_probabilities(probabilities: Sequence[float], n: int) -> list[float]:
+    """`probabilities` as floats, one per answer. Raises ValueError for a count other than `n`, a value outside
+    [0, 1] (or NaN) or a sum other than 1."""
+    probs = [float(p) for p in probabilities]
+    if len(probs) != n:
+        raise ValueError(f"give {n} probabilities (one per answer), got {len(probs)}")
+    if any(not 0.0 <= p <= 1.0 or math.isnan(p) for p in probs):
+        raise ValueError(f"probabilities must be in [0, 1], got {probs}")
+    if not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
+        raise ValueError(f"probabilities must sum to 1, got {sum(probs):g}")
+    return probs
+
+
 @dataclass
 class HumanDecision:
     """What a person answered: probabilities per answer *as shown* (A, B, ...), a rationale, and what the
@@ -57,14 +70,7 @@ class HumanRequest:
         request stays open, so the interface can ask again), RuntimeError if it was answered already."""
         if self.kind != "decide":
             raise RuntimeError("this request asks for a question; answer it with ask(text)")
-        n = len(self.view.order)
-        probs = [float(p) for p in probabilities]
-        if len(probs) != n:
-            raise ValueError(f"give {n} probabilities (one per answer shown), got {len(probs)}")
-        if any(not 0.0 <= p <= 1.0 or math.isnan(p) for p in probs):
-            raise ValueError(f"probabilities must be in [0, 1], got {probs}")
-        if not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
-            raise ValueError(f"probabilities must sum to 1, got {sum(probs):g}")
+        probs = checked_probabilities(probabilities, len(self.view.order))
         self._resolve(HumanDecision(probs, rationale, dict(detail)))
 
     def ask(self, text: str) -> None:
@@ -135,4 +141,13 @@ def rounds_seen(view: View) -> int:
     return max((t.round for t in view.turns), default=-1) + 1
 
 
-__all__ = ["ENDED", "HumanChannel", "HumanDecision", "HumanRequest", "live_channel", "rounds_seen", "use_channels"]
+__all__ = [
+    "ENDED",
+    "HumanChannel",
+    "checked_probabilities",
+    "HumanDecision",
+    "HumanRequest",
+    "live_channel",
+    "rounds_seen",
+    "use_channels",
+]
