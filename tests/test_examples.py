@@ -100,6 +100,10 @@ def test_demo_spec_follows_the_options():
     assert all(p.config["rounds"] == 3 for p in spec.protocols if p.name in ("consultancy", "debate"))
     assert _models(spec) == {"openai/gpt-4o-mini"} and spec.concurrency > 1 and spec.output_dir == "elsewhere"
     assert demo_experiment().concurrency == 1  # one in-process model serialises calls anyway
+    assert all(p.config["judge"]["swap"] for p in demo_experiment().protocols)
+    plain = demo_experiment(swap=False)
+    assert all(not p.config.get("judge", {}).get("swap", False) for p in plain.protocols)
+    assert plain.judge_list() == demo_experiment().judge_list()
 
 
 def test_demo_command_is_a_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
