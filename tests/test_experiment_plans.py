@@ -146,23 +146,3 @@ def test_a_plan_space_holds_about_ten_bytes_per_plan(tmp_path: Path) -> None:
     # 10 bytes per packed id, plus the shared parts (a canonical id per question, 4 bytes of rank per seed x question)
     assert held / len(space) < 16, held
     assert after_iteration - held < 64 * 1024, (held, after_iteration)
-
-
-def test_grouped_plans_space_a_questions_seeds_lag_apart(tmp_path: Path) -> None:
-    space = expand(_spec(tmp_path))  # 4 blocks x 3 seeds x 7 questions, plan order block, seed, question
-    block = 3 * 7
-
-    def key(i: int) -> tuple[int, int, int]:
-        return i // block, space.plan(i).seed, int(space.plan(i).question.id[1:])
-
-    adjacent = [key(i) for i in space.pending(grouped=True).indices()][:6]
-    assert adjacent == [(0, 0, 0), (0, 3, 0), (0, 9, 0), (0, 0, 1), (0, 3, 1), (0, 9, 1)]
-    lagged = [key(i) for i in space.pending(grouped=True, lag=3).indices()]
-    # questions in runs of 3 (the last run short), each run seed by seed, block by block
-    first_block = [(0, s, q) for run in ((0, 1, 2), (3, 4, 5), (6,)) for s in (0, 3, 9) for q in run]
-    assert lagged[:block] == first_block and [k[0] for k in lagged] == sorted(k[0] for k in lagged)
-    assert sorted(space.pending(grouped=True, lag=3).indices()) == list(range(len(space)))  # each plan once
-    # finished plans are skipped in the same order
-    done = IdSet([space.id_at(i) for i in range(0, len(space), 2)])
-    lagged_pending = list(space.pending(done, grouped=True, lag=3).indices())
-    assert lagged_pending == [i for i in space.pending(grouped=True, lag=3).indices() if i % 2]

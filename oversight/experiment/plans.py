@@ -230,11 +230,11 @@ class PlanSpace(Sequence[EpisodePlan]):
             i,
         )
 
-    def pending(self, done: IdSet | None = None, *, grouped: bool = False, lag: int = 1) -> PendingPlans:
-        """The plans whose ids are not in `done`, in plan order, or with `grouped` each protocol entry x judge's
-        questions in runs of `lag`, each run seed by seed (see `PendingPlans.indices`)."""
+    def pending(self, done: IdSet | None = None, *, grouped: bool = False) -> PendingPlans:
+        """The plans whose ids are not in `done`, in plan order, or with `grouped` question by question within
+        each protocol entry x judge (a question's seeds one after another, so they run together)."""
         mask = None if done is None or not len(done) else ~done.members(self.ids)
-        return PendingPlans(self, mask, grouped=grouped, lag=lag)
+        return PendingPlans(self, mask, grouped=grouped)
 
     def digest(self) -> str:
         """`ids_digest` of every plan: the order-free hash of all planned ids that `spec.json` records."""
@@ -267,10 +267,9 @@ class PlanSpace(Sequence[EpisodePlan]):
 class PendingPlans:
     """The plans of a `PlanSpace` still to run: `len()`, iteration in plan order, and `indices()`."""
 
-    def __init__(self, space: PlanSpace, mask: np.ndarray | None, *, grouped: bool = False, lag: int = 1) -> None:
+    def __init__(self, space: PlanSpace, mask: np.ndarray | None, *, grouped: bool = False) -> None:
         self.space = space
         self.grouped = grouped
-        self.lag = max(1, lag)
         self._mask = mask  # True: still to run; None: all of them
         self._n = len(space) if mask is None else int(mask.sum())
 
@@ -278,10 +277,7 @@ class PendingPlans:
         return self._n
 
     def indices(self) -> Iterator[int]:
-        """Plan indices still to run: ascending, or when `grouped` a question's seeds `lag` plans apart within each
-        block (questions in runs of `lag`: seed 0 of each, then seed 1 of each, ...). With `lag` = episodes in
-        flight, a question's next seed starts about when its previous one finishes, so it meets that episode's
-        prompts in a server's prefix cache; seeds started side by side would compute the same prefix twice."""
+        """Plan indices still to run: ascending, or question by question within each block when `grouped`."""
         if self.grouped:
             yield from self._grouped()
             return
@@ -298,14 +294,13 @@ class PendingPlans:
 
     def _grouped(self) -> Iterator[int]:
         space, mask = self.space, self._mask
-        n_q, n_s, lag = len(space._questions), len(space.seeds), self.lag
+        n_q, n_s = len(space._questions), len(space.seeds)
         for b in range(len(space.blocks)):
-            for first in range(0, n_q, lag):
+            for q in range(n_q):
                 for s in range(n_s):
-                    for q in range(first, min(first + lag, n_q)):
-                        i = (b * n_s + s) * n_q + q
-                        if mask is None or mask[i]:
-                            yield i
+                    i = (b * n_s + s) * n_q + q
+                    if mask is None or mask[i]:
+                        yield i
 
 
 def sorted_ids_digest(packed_sorted: np.ndarray) -> str:

@@ -247,7 +247,7 @@ async def _arun(
             call_cache.close()
         await _close_models(bindings)
         raise
-    pending = plans.pending(done, grouped=spec.schedule == "prefix", lag=in_flight)
+    pending = plans.pending(done, grouped=spec.schedule == "prefix")
 
     counters = Counters(total=len(plans), skipped=len(plans) - len(pending))
     bar = make_progress(counters, progress, interval=progress_interval)
