@@ -9,7 +9,7 @@ from agents.consultant import Consultant
 from agents.debater import Debater
 from agents.decomposer import GoldDecomposer, LLMDecomposer, parse_decomposition
 from agents.llm import LLMAgent, parse_answer_letter
-from agents.mad import MADAgent
+from agents.mad import DuMADAgent, FreeFormMADAgent, MADAgent, last_number
 from agents.persuasion import Critic, PersuasiveArguer
 from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
 from agents.pixel_game import PixelDebateGame, debate_correct, play_pixel_debate
@@ -25,6 +25,8 @@ __all__ = [
     "Critic",
     "Debater",
     "Decomposer",
+    "DuMADAgent",
+    "FreeFormMADAgent",
     "GoldDecomposer",
     "GoldSolver",
     "LLMCombiner",
@@ -45,6 +47,7 @@ __all__ = [
     "Solver",
     "StepJudge",
     "debate_correct",
+    "last_number",
     "parse_answer_letter",
     "play_pixel_debate",
     "parse_decomposition",
