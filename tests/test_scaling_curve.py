@@ -53,7 +53,7 @@ def test_the_houdini_is_the_dishonest_arguer(episodes):
 def test_the_fit_tables_and_plot_come_from_the_run(episodes, tmp_path):
     outcomes = oversight_outcomes(episodes)
     assert set(outcomes) == {"debate", "consultancy"} and all(len(v) == 16 * 2 * 2 for v in outcomes.values())
-    strength = {"sim-1": 1, "sim-4": 4, "program/retrieval(k=0,fabricate=0.0)": 0}
+    strength = {"sim-1": 1, "sim-3": 4, "program/retrieval(k=0,fabricate=0.0)": 0}
     strength["program/retrieval(k=3,fabricate=0.0)"] = 3
     pairs, ratings = scaling_tables(outcomes, strength, n_resamples=20)
     assert len(pairs) == 2 * 2 * 2 and {r["group"] for r in pairs} == {"debate", "consultancy"}
@@ -65,8 +65,8 @@ def test_the_fit_tables_and_plot_come_from_the_run(episodes, tmp_path):
     )
     consult = {(r["guard"], r["houdini"]): r["success"] for r in pairs if r["group"] == "consultancy"}
     assert (
-        consult[("sim-4", "program/retrieval(k=3,fabricate=0.0)")]
-        < consult[("sim-4", "program/retrieval(k=0,fabricate=0.0)")]
+        consult[("sim-3", "program/retrieval(k=3,fabricate=0.0)")]
+        < consult[("sim-3", "program/retrieval(k=0,fabricate=0.0)")]
     )
     assert {(r["role"], r["group"]) for r in ratings} == {(a, b) for a in ("guard", "houdini") for b in outcomes}
     assert all(r["strength"] is not None for r in ratings)
