@@ -36,7 +36,7 @@ def test_tiny_run_gives_every_row(tmp_path):
         "random",
         "debate, honest first, greedy",
         "debate, liar first, greedy",
-        "debate, honest first, greedy",
+        "debate, honest first, greedy (MCTS images)",
         "debate, honest first, MCTS-4",
     ]
     assert [r["n"] for r in result["rows"]] == [30, 30, 30, 6, 6]
@@ -46,7 +46,8 @@ def test_tiny_run_gives_every_row(tmp_path):
     assert debate["paired_n"] == 30 and debate["gain"] == pytest.approx(
         debate["accuracy"] - result["rows"][0]["accuracy"]
     )
-    assert "gain" not in result["rows"][3]  # the MCTS run has no random row of its own to pair with
+    subset = result["rows"][3:]  # the MCTS run's images are a subset of the main run's: paired with its random row
+    assert all(r["paired_n"] == 6 for r in subset)
     assert "0.482" in done.stdout and "0.852 (+37.0)" in done.stdout  # the paper's k=4 figures
     assert "95% CI (Wilson)" in done.stdout and result["cpu"] > 0 and len(result["runs"]) == 2
     assert len(list((tmp_path / "cache" / "pixel-judges").glob("digits-k4-h16-all-s0-*.npz"))) == 1

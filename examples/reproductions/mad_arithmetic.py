@@ -9,7 +9,7 @@ answer-change log are read back from the stored run.
     python examples/reproductions/mad_arithmetic.py --model openai/gpt-3.5-turbo   # their model (OPENAI_API_KEY)
 
 The single agent and the majorities are the debates' own first round (same prompts and call seeds: the call
-cache answers them). `--ray-workers 2` runs two workers, each with its own llama.cpp (one thread each).
+cache answers them, in one process, since the debates' episodes run first).
 """
 
 from __future__ import annotations
@@ -43,17 +43,17 @@ def spec_with(args: argparse.Namespace) -> Experiment:
     if args.model:
         data["roles"]["agent"] = {"model": args.model}
     data["output_dir"] = args.output_dir
-    if args.ray_workers:
-        data["executor"] = {"kind": "ray", "address": None, "workers": args.ray_workers}
     return Experiment.from_dict(data, base_dir=HERE)
 
 
-def rows_of(episodes: list[Episode]) -> list[dict[str, Any]]:
-    """Per entry: problems, accuracy (no parsed answer counts as wrong), its Wilson interval, the share of
-    problems with no parsed answer, and accuracy over the others (what Du et al.'s script averages)."""
-    by: dict[str, list[Episode]] = {}
+def rows_of(episodes: list[Episode], order: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per entry (in `order`, else as they appear): problems, accuracy (no parsed answer counts as wrong), its
+    Wilson interval, the share of problems with no parsed answer, and accuracy over the others (what Du et al.'s
+    script averages)."""
+    by: dict[str, list[Episode]] = {label: [] for label in order or []}
     for ep in episodes:
         by.setdefault(report_label(ep), []).append(ep)
+    by = {label: eps for label, eps in by.items() if eps}
     rows = []
     for label, eps in by.items():
         n = len(eps)
@@ -147,13 +147,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="problems (their script: 100)")
     parser.add_argument("--word-limit", type=int, default=None, help="words per reply (default: the spec's 20)")
     parser.add_argument("--model", default=None, help="the agents' model (default: the spec's local/smollm2-135m)")
-    parser.add_argument("--ray-workers", type=int, default=0, help="run on a local Ray with this many workers")
     parser.add_argument("--output-dir", default="runs")
     parser.add_argument("--json", default=None, help="also write the rows, change log and timings here")
     args = parser.parse_args()
     start = time.perf_counter()
     load_before = os.getloadavg()
-    result = run_experiment(spec_with(args), progress="bar")
+    spec = spec_with(args)
+    result = run_experiment(spec, progress="bar")
     wall = time.perf_counter() - start
     cpu = sum(
         getattr(resource.getrusage(w), f)
@@ -161,7 +161,7 @@ def main() -> None:
         for f in ("ru_utime", "ru_stime")
     )
     episodes = load_run(result.run_dir).episodes
-    rows, log = rows_of(episodes), change_log(episodes)
+    rows, log = rows_of(episodes, [p.label for p in spec.protocols]), change_log(episodes)
     calls, cached = calls_of(episodes)
     print(table(rows))
     print("answer changes:")
@@ -170,9 +170,8 @@ def main() -> None:
     load_after = os.getloadavg()
     print(
         f"{result.status}: {result.done} episodes, {result.errors} errors, {calls} model calls of which {cached} "
-        f"from the call cache; wall time {wall:.0f} s, CPU time {cpu:.0f} s (this process; Ray workers not "
-        f"counted); load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end -> "
-        f"{result.run_dir}"
+        f"from the call cache; wall time {wall:.0f} s, CPU time {cpu:.0f} s; load average {load_before[0]:.1f} at "
+        f"the start, {load_after[0]:.1f} at the end -> {result.run_dir}"
     )
     if args.json:
         record = {"args": vars(args), "rows": rows, "changes": log, "calls": calls, "cached": cached}

@@ -75,18 +75,34 @@ def dataset_of(ep: Episode) -> str:
     return ep.question_id.split("/", 1)[0]
 
 
-def rows_of(episodes: list[Episode], paper: dict[int, tuple[float, float]] = PAPER) -> list[dict[str, Any]]:
-    """Table rows per (dataset, judge, label) in first-appearance order: n, accuracy, Wilson interval, and for
-    debate rows the gain over random pixels on the same images with its paired bootstrap interval."""
-    groups: dict[tuple[str, str, str], dict[str, bool]] = {}
+Groups = dict[tuple[str, str, str], dict[str, bool]]
+
+
+def groups_of(episodes: list[Episode]) -> tuple[Groups, dict[str, int]]:
+    """(dataset, judge, label) -> {question id: correct} over the scored episodes, and each judge's k."""
+    groups: Groups = {}
     k_of: dict[str, int] = {}
     for ep in episodes:
         if ep.correct is None:
             continue
         groups.setdefault((dataset_of(ep), ep.judge, report_label(ep)), {})[ep.question_id] = bool(ep.correct)
         k_of[ep.judge] = int(ep.meta["k"])
+    return groups, k_of
+
+
+def rows_of(
+    episodes: list[Episode], baseline: Groups | None = None, paper: dict[int, tuple[float, float]] = PAPER
+) -> list[dict[str, Any]]:
+    """Table rows per (dataset, judge, label), grouped by dataset, then judge, then label (each in the order it
+    first appears): n, accuracy, Wilson interval, and for debate rows the gain over random pixels on the same
+    images (from these episodes, else from `baseline`'s random rows) with its paired bootstrap interval."""
+    groups, k_of = groups_of(episodes)
+    rank = {key: i for i, key in enumerate(groups)}
+    first = lambda pos, value: min(i for key, i in rank.items() if key[pos] == value)  # noqa: E731
+    ordered = sorted(groups, key=lambda key: (first(0, key[0]), first(1, key[1]), first(2, key[2])))
     rows = []
-    for (dataset, judge, label), hits in groups.items():
+    for dataset, judge, label in ordered:
+        hits = groups[(dataset, judge, label)]
         n, correct = len(hits), sum(hits.values())
         lo, hi = wilson_interval(correct, n)
         row: dict[str, Any] = {
@@ -100,9 +116,9 @@ def rows_of(episodes: list[Episode], paper: dict[int, tuple[float, float]] = PAP
             "lo": lo,
             "hi": hi,
         }
-        base = groups.get((dataset, judge, RANDOM))
-        if label != RANDOM and base is not None:
-            shared = sorted(set(hits) & set(base))
+        base = groups.get((dataset, judge, RANDOM)) or (baseline or {}).get((dataset, judge, RANDOM))
+        if label != RANDOM and base is not None and set(hits) <= set(base):
+            shared = sorted(hits)
             a = np.array([hits[q] for q in shared], dtype=float)
             b = np.array([base[q] for q in shared], dtype=float)
             diff = paired_bootstrap_diff(a, b, n_resamples=2000, seed=0)
@@ -168,7 +184,9 @@ def main() -> None:
         result = run_experiment(spec, progress="bar")
         runs.append(str(result.run_dir))
         print(f"{spec.name}: {result.status}, {result.done} episodes, {result.errors} errors -> {result.run_dir}")
-    rows = [row for run in runs for row in rows_of(load_run(run).episodes)]
+    stored = [load_run(run).episodes for run in runs]
+    baseline = groups_of(stored[0])[0] if stored else {}  # the main run's random rows pair with the subset's
+    rows = [row for episodes in stored for row in rows_of(episodes, baseline)]
     wall, cpu = time.perf_counter() - start, cpu_seconds()
     print(f"judges: MLP {args.hidden}, pool={args.pool}, block={args.block}, {args.train_masks:,} training masks")
     print(table(rows))
