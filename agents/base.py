@@ -41,12 +41,30 @@ class Responder(Protocol):
 
 @runtime_checkable
 class Predictor(Protocol):
-    """A market (market making): `predict` returns a turn whose `probability`/`meta["distribution"]` give its
-    prediction of the judge's final distribution over the answers shown in `view`."""
+    """A market (market making): `predict` returns a turn whose `meta["distribution"]` is its prediction of the
+    judge's final distribution over the answers (indexed like the question's choices; `answer` its most likely
+    answer, `probability` that answer's probability), or, when it could give none, `meta["valid"] = False` and no
+    distribution. `meta["method"]` says how it was read (`logprobs`, `elicited`, `simulated`)."""
 
     identity: str
 
     async def predict(self, view: View) -> Turn: ...
+
+
+@runtime_checkable
+class Adversary(Protocol):
+    """Market making's adversary: `argue` makes an argument for `view.answer` meant to move the market; `ask`
+    cross-examines the argument of an earlier step (`view.extra["about"]`: that argument's author role) and may
+    set `meta["flagged"] = True` to call it misleading; `answer` replies to such a question as the earlier step's
+    author. Every `Arguer` (a debater, a consultant) is one."""
+
+    identity: str
+
+    async def argue(self, view: View) -> Turn: ...
+
+    async def ask(self, view: View) -> Turn: ...
+
+    async def answer(self, view: View) -> Turn: ...
 
 
 @runtime_checkable

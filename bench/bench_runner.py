@@ -55,6 +55,10 @@ def speech(messages: list[ChatMessage], config: GenerateConfig) -> str:
     return "I argue for answer A because the passage says so."
 
 
+def verdict(messages: list[ChatMessage], config: GenerateConfig) -> str:
+    return "Answer: A"
+
+
 def write_questions(path: Path, n: int) -> Path:
     with path.open("w") as f:
         for i in range(n):
@@ -69,8 +73,9 @@ def spec(data: Path, repeats: int, name: str) -> Experiment:
         concurrency=16,
         tasks=[{"dataset": str(data)}],
         protocols=[{"name": "bench-seven"}],
-        roles={"debater": {"model": "scripted/debater", "options": {"fn": speech}}},
-        judges=[{"name": "j", "model": "scripted/judge", "options": {"outputs": ["Answer: A"], "cycle": True}}],
+        # Scripts by import path: pure functions, so `--cache` sends every call through the call cache
+        roles={"debater": {"model": "scripted/debater", "options": {"fn": f"{__name__}:speech"}}},
+        judges=[{"name": "j", "model": "scripted/judge", "options": {"fn": f"{__name__}:verdict"}}],
     )
 
 

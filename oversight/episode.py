@@ -179,6 +179,7 @@ class Episode(BaseModel):
     correct: bool | None = None  # None when the final judgment is invalid or there is no gold answer
     tokens: int = 0
     cost: float = 0.0
+    retries: int = 0  # model calls of this episode that failed transiently and were tried again
     timings: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
     error_type: str | None = None
@@ -242,6 +243,31 @@ class SupervisionScore(BaseModel):
     caught: int = 0
     #: steps matching their gold answer that the overseer rejected
     false_alarms: int = 0
+
+
+#: how a move of a market's prediction is measured: total variation, KL(new ‖ old), or |Δp| on one answer
+ShiftMeasure = Literal["tv", "kl", "answer"]
+
+
+class MarketTrace(BaseModel):
+    """A market's predictions of its judge's final distribution over one episode (market making): p_0 before any
+    argument, then one per step. Distributions are indexed like the question's choices; None marks a prediction
+    that gave no usable distribution. `shifts[t-1]` is how far p_t moved from p_{t-1} under `measure` (None when
+    either is None); `stopped_early` that the market was stable before the last configured step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    measure: ShiftMeasure = "tv"
+    trajectory: list[list[float] | None] = Field(default_factory=list)
+    shifts: list[float | None] = Field(default_factory=list)
+    stopped_early: bool = False
+
+    @property
+    def final(self) -> list[float] | None:
+        """The market's last prediction (p_T; None when it was invalid or there is none)."""
+        return self.trajectory[-1] if self.trajectory else None
+
+
 class EpisodeSource(BaseModel):
     """A re-judged episode's link to the episode it judged again: run, episode id, which judgment's view, and the
     source's label, task, judge and protocol (so `oversight compare` pairs judges on identical transcripts)."""
@@ -282,6 +308,8 @@ class ProtocolResult(BaseModel):
     two_answer: dict[str, Any] | None = None
     #: overseer ("process", "outcome") -> its check of the protocol's answer (protocols with overseers only)
     supervision: dict[str, SupervisionScore] = Field(default_factory=dict)
+    #: a market's predictions of the judge over the episode (market making; None for other protocols)
+    market: MarketTrace | None = None
     #: the recorded episode whose transcript this one judged again (None: the transcript was made here)
     source: EpisodeSource | None = None
 
@@ -374,6 +402,7 @@ def assemble_episode(
     seed: int = 0,
     tokens: int | None = None,
     cost: float = 0.0,
+    retries: int = 0,
     timings: Mapping[str, float] | None = None,
     error: BaseException | None = None,
     partial_turns: Sequence[Turn] = (),
@@ -421,6 +450,7 @@ def assemble_episode(
         correct=correct,
         tokens=tokens,
         cost=cost,
+        retries=retries,
         timings=all_timings,
         error=None if error is None else (str(error) or repr(error)),
         error_type=None if error is None else type(error).__name__,
@@ -434,11 +464,13 @@ __all__ = [
     "JudgeView",
     "Judgment",
     "JuryStats",
+    "MarketTrace",
     "PositionCheck",
     "Outcome",
     "ProtocolResult",
     "Provenance",
     "Quote",
+    "ShiftMeasure",
     "SupervisionScore",
     "Turn",
     "assemble_episode",

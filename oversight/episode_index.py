@@ -86,7 +86,7 @@ _JUDGE = re.compile(
 _CHOICES = b',"choices":['
 _TAIL_AT = b'],"correct":'  # the judgments list closes, then the top-level correctness
 _TAIL = re.compile(
-    rb'\],"correct":(true|false|null),"tokens":(-?\d+),"cost":([-+.eE0-9]+),"timings":\{[^{}]*\},'
+    rb'\],"correct":(true|false|null),"tokens":(-?\d+),"cost":([-+.eE0-9]+),"retries":\d+,"timings":\{[^{}]*\},'
     rb'"error":(?:null|' + _SN + rb'),"error_type":(null|' + _S + rb'),"meta":'
 )
 _ERROR_TYPE = b',"error_type":'

@@ -10,10 +10,14 @@ from typing import Any
 _FILE_HASHES: dict[tuple[str, int, int], str] = {}
 
 
+def canonical_json(obj: Any) -> str:
+    """`obj` as JSON with sorted keys, no spaces and non-ASCII kept as is (values JSON cannot hold via `str`)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def stable_hash(obj: Any, length: int = 16) -> str:
     """A short hex digest of `obj`'s canonical JSON (sorted keys), stable across runs and machines."""
-    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
 
 
 def file_sha256(path: str | Path) -> str:

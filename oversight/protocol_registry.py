@@ -7,14 +7,14 @@ returns an `Outcome`; the runner assembles the Episode from it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from oversight.counterbalance import Balance
-from oversight.episode import Outcome
+from oversight.episode import Episode, Outcome
 from oversight.models.base import Model
 from oversight.plugins import PROTOCOLS_GROUP, entry_point_targets, load_target
 from oversight.types import Question
@@ -59,6 +59,8 @@ class EpisodeSetup:
 
 
 ProtocolRunner = Callable[[EpisodeSetup], Awaitable[Outcome]]
+#: writes data from a protocol's recorded episodes: (episodes, options) -> JSON-ready rows (`oversight export`)
+Exporter = Callable[[Iterable[Episode], Mapping[str, Any]], Iterator[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class ProtocolEntry:
     #: the kinds of judge entry it can be judged by (`oversight.judge_entry.JudgeKind`); the spec check refuses
     #: others (the pixel protocols take only sparse-pixel judges, which no other protocol can use)
     judge_kinds: tuple[str, ...] = ("model", "simulated", "human", "jury")
+    #: kind -> the exporter `oversight export KIND RUN_DIR` uses on this protocol's episodes
+    exports: Mapping[str, Exporter] = field(default_factory=dict)
 
     def roles_needed(self, config: BaseModel) -> tuple[str, ...]:
         """The roles a run with `config` needs models for."""
@@ -152,4 +156,4 @@ def _load_plugins() -> None:
             _REGISTRY.setdefault(name, target)
 
 
-__all__ = ["EpisodeSetup", "ProtocolEntry", "get_protocol", "protocol_names", "register_protocol"]
+__all__ = ["EpisodeSetup", "Exporter", "ProtocolEntry", "get_protocol", "protocol_names", "register_protocol"]

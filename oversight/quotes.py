@@ -22,6 +22,7 @@ from oversight.types import trusted
 
 #: What agents write to quote the context. Parsed from raw agent text, before escaping.
 QUOTE_RE = re.compile(r"<quote>(.*?)</quote>", re.IGNORECASE | re.DOTALL)
+QUOTE_TAG_RE = re.compile(r"</?quote>", re.IGNORECASE)
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
 _PUNCT = re.compile(r"[^\w\s]|_")
@@ -36,8 +37,26 @@ _TAG_LOOKALIKE = re.compile(
     re.IGNORECASE,
 )
 _MARK_LOOKALIKE = re.compile(r"[\[\(\{]\s*(?:un)?verified[^\]\)\}\n]{0,40}[\]\)\}]", re.IGNORECASE)
+# Line breaks other than "\n" (CR, CRLF, VT, FF, the file/group/record separators, NEL, U+2028/U+2029): many
+# tokenizers and terminals start a new line at them, so they become "\n" and get the renderer's line prefix.
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Other C0/C1 controls (NUL, BEL, backspace, ESC sequences, DEL, ...) and bidirectional overrides: shown as
+# visible escapes (`\x1b`, `\u202e`), so they can neither move a terminal's cursor nor reorder what a reader sees.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Fast checks that text needs none of it: ASCII text without controls (the usual case) translates to nothing once
+# its printable characters, newline and tab are deleted; other text is searched with one character class.
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n\t"
+_ANY_CONTROL = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029" + _CONTROLS.pattern[1:])
 TAG_REMOVED = "[tag removed]"
 MARK_REMOVED = "[mark removed]"
+
+
+#: the default `QuoteConfig.min_words`. Answers are short (one or two words in gen/hidden-passage and BoolQ), and
+#: both answers of a question usually occur in its passage, so a quote of an answer's own words, or of the answer
+#: with a word or two around it ("by Nimtun Founkal"), would verify for both sides and prove nothing. Five words
+#: is the shortest length that stops all of those (tests/test_hostile_transcript.py measures it); a longer quote
+#: is a clause of the passage ("was mentored by Nimtun Founkal"), whose relevance is for the judge to weigh.
+MIN_QUOTE_WORDS = 5
 
 
 class QuoteConfig(BaseModel):
@@ -45,10 +64,14 @@ class QuoteConfig(BaseModel):
 
     Lower it (e.g. 0.9) to forgive typos — but a fuzzy match also forgives a slipped-in word such as "not" in a
     long sentence, which is exactly what a dishonest debater would try; the score is recorded either way.
+    Quotes shorter than `min_words` words are never verified (see `MIN_QUOTE_WORDS`).
     """
 
     fuzzy_threshold: float = Field(default=1.0, ge=0.0, le=1.0)
-    min_words: int = Field(default=1, ge=1)  # shorter quotes are never verified (one common word proves nothing)
+    min_words: int = Field(default=MIN_QUOTE_WORDS, ge=1)
+    #: show the judge each speech's quote coverage (its turn header gets `quote_coverage="0.36"`); off by default,
+    #: since the judge already sees every quote marked verified or unverified and the number changes its prompt
+    show_coverage: bool = False
 
 
 def normalize(text: str) -> str:
@@ -131,30 +154,86 @@ def extract_quotes(content: str) -> list[str]:
 
 
 def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = None) -> Turn:
-    """`turn` with `quotes` recomputed from its content against `context` (in place; returns the same turn).
+    """`turn` with `quotes` recomputed from its content against `context` (in place; returns the same turn), and,
+    when there is a context to check against, `meta["quote_coverage"]`: the share of the speech's words that lie
+    inside verified quotes (`quote_coverage`); with `cfg.show_coverage` also `meta["show_coverage"]`, which puts
+    it in the turn's rendered header.
 
     Whatever quote statuses a speaker attached are discarded: only this check can mark a quote verified.
     """
     turn.quotes = [check_quote(q, context, cfg) for q in extract_quotes(turn.content)]
+    if context:
+        turn.meta["quote_coverage"] = quote_coverage(turn.content, turn.quotes)
+        if cfg is not None and cfg.show_coverage:
+            turn.meta["show_coverage"] = True  # kept with the turn, so a re-rendering shows what the judge saw
     return turn
 
 
+def quote_coverage(content: str, quotes: Sequence[Quote]) -> float:
+    """The share (0..1, 4 decimals) of the words of `content` (quote tags not counted) inside `<quote>` spans whose
+    `Quote` is verified (`quotes` as `verify_quotes` made them from `content`); 0.0 for empty text."""
+    inside = 0
+    for q in quotes:  # each `Quote.text` is the inner text of its span
+        if q.verified:
+            inside += len(q.text.split())
+    if not inside:
+        return 0.0
+    total = len(QUOTE_TAG_RE.sub("", content).split())  # words as the word limit counts them
+    return round(inside / total, 4) if total else 0.0
+
+
+def neutralize_controls(text: str) -> str:
+    """`text` with every line break other than `\\n` turned into `\\n`, and every other control character (C0/C1,
+    DEL, bidirectional overrides) written as a visible escape such as `\\x1b`; tabs and newlines are kept."""
+    if text.isascii():
+        if not text.encode("ascii").translate(None, _PLAIN_ASCII):
+            return text
+    elif _ANY_CONTROL.search(text) is None:
+        return text
+    text = _LINE_BREAKS.sub("\n", text)
+    return _CONTROLS.sub(_visible, text)
+
+
+def _visible(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def coverage_by_role(turns: Sequence[Turn]) -> dict[str, float]:
+    """role -> mean `quote_coverage` of its turns that recorded one (speeches checked against a context), for
+    analysis (`Run.df`, comparison records); roles without such turns are left out."""
+    sums: dict[str, list[float]] = {}
+    for t in turns:
+        value = t.meta.get("quote_coverage")
+        if isinstance(value, int | float):
+            sums.setdefault(t.role, []).append(float(value))
+    return {role: round(sum(v) / len(v), 4) for role, v in sums.items()}
+
+
 def escape(text: str) -> str:
-    """Agent- or dataset-authored text made inert for our prompts: `&`, `<`, `>` become entities (so no tag of
-    ours, and no `<|special|>` chat token, can be written) and bracketed template markers are defanged."""
+    """Agent- or dataset-authored text made inert for our prompts: control characters neutralised
+    (`neutralize_controls`), `&`, `<`, `>` turned into entities (so no tag of ours, and no `<|special|>` chat token,
+    can be written) and bracketed template markers defanged."""
+    return _entities(neutralize_controls(text))
+
+
+def escape_agent(text: str) -> str:
+    """Agent-authored text made inert: lookalikes of our tags and status marks are replaced by `[tag removed]` /
+    `[mark removed]` (a model reading `&lt;quote status="verified"&gt;` might still believe it), then `escape`."""
+    return _entities(_defang(neutralize_controls(text)))
+
+
+def _entities(text: str) -> str:
     text = html.escape(text, quote=False)
     if "[" in text:
         text = _TEMPLATE_MARKERS.sub(lambda m: f"({m.group(1)}{m.group(2)})", text)
     return text
 
 
-def escape_agent(text: str) -> str:
-    """Agent-authored text made inert: lookalikes of our tags and status marks are replaced by `[tag removed]` /
-    `[mark removed]` (a model reading `&lt;quote status="verified"&gt;` might still believe it), then `escape`."""
+def _defang(text: str) -> str:
     if "verified" in text.lower():
         text = _MARK_LOOKALIKE.sub(MARK_REMOVED, text)
-    text = _TAG_LOOKALIKE.sub(TAG_REMOVED, text)
-    return escape(text)
+    return _TAG_LOOKALIKE.sub(TAG_REMOVED, text)
 
 
 def render_speech(content: str, quotes: Sequence[Quote]) -> str:
@@ -162,15 +241,27 @@ def render_speech(content: str, quotes: Sequence[Quote]) -> str:
     `<quote status="verified|unverified">`. The i-th span takes the status of `quotes[i]`; spans without a
     checked `Quote` are shown unverified.
     """
+    # Controls first, once for the whole speech: it changes no `<quote>` tag, so the spans stay the same.
+    content = neutralize_controls(content)
     out: list[str] = []
     pos = 0
     for i, m in enumerate(QUOTE_RE.finditer(content)):
-        out.append(escape_agent(content[pos : m.start()]))
+        out.append(_entities(_defang(content[pos : m.start()])))
         status = "verified" if i < len(quotes) and quotes[i].verified else "unverified"
-        out.append(f'<quote status="{status}">{escape_agent(m.group(1))}</quote>')
+        out.append(f'<quote status="{status}">{_entities(_defang(m.group(1)))}</quote>')
         pos = m.end()
-    out.append(escape_agent(content[pos:]))
+    out.append(_entities(_defang(content[pos:])))
     return "".join(out)
 
 
-__all__ = ["QuoteConfig", "check_quote", "escape", "extract_quotes", "verify_quotes"]
+__all__ = [
+    "MIN_QUOTE_WORDS",
+    "QuoteConfig",
+    "check_quote",
+    "coverage_by_role",
+    "escape",
+    "extract_quotes",
+    "neutralize_controls",
+    "quote_coverage",
+    "verify_quotes",
+]

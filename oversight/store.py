@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,8 @@ from oversight.types import ChatMessage, trusted
 
 if TYPE_CHECKING:
     import pandas
+
+log = logging.getLogger(__name__)
 
 SPEC_FILE = "spec.json"
 EPISODES_FILE = "episodes.jsonl"
@@ -102,11 +106,14 @@ def _rfind_newline(f: Any, end: int, chunk: int = 1 << 16) -> int:
 
 
 def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode]:
-    """Stream the finished episodes of a run, dropping a torn last line; raises `StoreError` on other damage.
+    """Stream the episodes of a run, one per id, dropping a torn last line; raises `StoreError` on other damage.
 
-    `seen=False` skips rebuilding each turn's `seen` messages from the pool (cheaper, for counting and summaries;
-    turns then have `seen=None` unless the run stored them inline). Judgments given after an episode was stored
-    (`judgments.jsonl`, see `oversight.judgments_log`) replace its pending ones.
+    When an id occurs on several lines the last one wins: `oversight resume` appends a new record for an episode
+    it re-ran after an error (append-only, so a crash never loses the old one), and a run written by two processes
+    at once (before run directories were locked) holds duplicates. Duplicates of finished episodes are logged as a
+    warning (`oversight.store`). `seen=False` skips rebuilding each turn's `seen` messages from the pool (cheaper,
+    for counting and summaries; turns then have `seen=None` unless the run stored them inline). Judgments given
+    after an episode was stored (`judgments.jsonl`, see `oversight.judgments_log`) replace its pending ones.
     """
     path = Path(run_dir) / EPISODES_FILE
     if not path.exists():
@@ -115,20 +122,29 @@ def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode
         submitted = read_submissions(run_dir)
     except ValueError as err:
         raise StoreError(str(err)) from None
+    limit = good_prefix_length(path)
+    superseded = superseded_lines(path, limit)
+    last_superseded = max(superseded, default=0)
+    replaced_finished = 0
     pool: list[str] | None = None
     with path.open("rb") as f:
         lineno = 0
+        offset = 0
         for raw in f:
             lineno += 1
-            if not raw.endswith(b"\n"):
-                return  # torn last line
+            offset += len(raw)
+            if offset > limit:
+                return  # a torn last line (or one appended after this read began)
             if not raw.strip():
+                continue
+            if lineno in superseded:
+                replaced_finished += _is_finished(raw)
+                if lineno == last_superseded and replaced_finished:
+                    _warn_duplicates(path, replaced_finished)
                 continue
             try:
                 ep = Episode.model_validate_json(raw)
             except ValueError as err:
-                if not f.read(1):  # the last line: torn by a crash mid-write
-                    return
                 raise StoreError(f"{path}:{lineno}: corrupt episode line ({str(err).splitlines()[0]})") from None
             if seen and SEEN_POOL.encode() in raw:  # cheap test first; the parse below decides
                 refs = json.loads(raw).get(SEEN_POOL)
@@ -139,6 +155,100 @@ def iter_episodes(run_dir: str | Path, *, seen: bool = True) -> Iterator[Episode
             if submitted and ep.id in submitted:
                 apply_submissions(ep, submitted[ep.id])
             yield ep
+
+
+def superseded_lines(path: Path, limit: int | None = None) -> set[int]:
+    """Line numbers (1-based) of episode lines a later line with the same id replaces, in the first `limit` bytes.
+
+    Memory stays compact for very large runs: per line, an 8-byte hash of its id, its byte offset and its line
+    number in arrays, sorted once; only lines whose hash repeats are read again (by offset) to compare full ids.
+    """
+    limit = good_prefix_length(path) if limit is None else limit
+    keys: array[int] = array("Q")
+    offsets: array[int] = array("Q")
+    lines: array[int] = array("I")
+    with path.open("rb") as f:
+        offset = 0
+        for lineno, raw in enumerate(_lines_within(f, limit), 1):
+            eid = _line_id(raw)
+            if eid is not None:
+                keys.append(_key_of(eid))
+                offsets.append(offset)
+                lines.append(lineno)
+            offset += len(raw)
+    if len(keys) < 2:
+        return set()
+    import numpy as np
+
+    arr = np.frombuffer(keys, dtype=np.uint64)
+    order = np.argsort(arr, kind="stable")
+    ordered = arr[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return set()
+    repeated = np.zeros(len(arr), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    del ordered, same
+    last: dict[bytes, int] = {}
+    out: set[int] = set()
+    with path.open("rb") as f:
+        for i in np.sort(order[repeated]):  # the lines whose key repeats, in file order
+            f.seek(offsets[i])
+            eid = _line_id(f.readline())
+            earlier = last.get(eid)  # type: ignore[arg-type]
+            if earlier is not None:
+                out.add(earlier)
+            last[eid] = lines[i]  # type: ignore[index]
+    return out
+
+
+def _lines_within(f: Any, limit: int) -> Iterator[bytes]:
+    offset = 0
+    for raw in f:
+        offset += len(raw)
+        if offset > limit:
+            return
+        yield raw
+
+
+_ID_PREFIX = b'{"id":"'
+
+
+def _line_id(raw: bytes) -> bytes | None:
+    """The episode id of a stored line (None for blank lines); our writer puts `id` first, others are parsed."""
+    if raw.startswith(_ID_PREFIX):
+        end = raw.find(b'"', len(_ID_PREFIX))
+        if end > 0 and b"\\" not in raw[len(_ID_PREFIX) : end]:
+            return raw[len(_ID_PREFIX) : end]
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw).get("id")
+    except (ValueError, AttributeError):
+        return None  # a corrupt line: reported when it is read
+    return str(value).encode() if value is not None else None
+
+
+def _key_of(eid: bytes) -> int:
+    # A hash of the whole id, not a prefix of it: ids that differ only at the end must not share keys.
+    return int.from_bytes(hashlib.blake2b(eid, digest_size=8).digest(), "big")
+
+
+def _is_finished(raw: bytes) -> bool:
+    try:
+        return json.loads(raw).get("error") is None
+    except (ValueError, AttributeError):
+        return False
+
+
+def _warn_duplicates(path: Path, n: int) -> None:
+    log.warning(
+        "%s: %s finished episode(s) recorded more than once (two processes wrote this run?); the last record of "
+        "each id is read",
+        path,
+        f"{n:,}",
+    )
 
 
 def read_pool(run_dir: str | Path) -> list[str]:
@@ -177,7 +287,8 @@ def pooled_messages(refs: Any, pool: Sequence[str], where: str) -> list[ChatMess
 
 
 def finished_ids(run_dir: str | Path) -> dict[str, tuple[int, float]]:
-    """id -> (tokens, cost) of every episode already in the run (cheap: no full validation)."""
+    """id -> (tokens, cost) of every episode already in the run, the last record of each id (cheap: no full
+    validation)."""
     path = Path(run_dir) / EPISODES_FILE
     out: dict[str, tuple[int, float]] = {}
     if not path.exists():
@@ -287,7 +398,8 @@ class Run:
 
     @property
     def df(self) -> pandas.DataFrame:
-        """One row per episode (ids, protocol/label, judge, seed, gold, choice, valid, correct, usage, error)."""
+        """One row per episode (ids, protocol/label, judge, seed, gold, choice, valid, correct, usage, retries,
+        error, quote coverage overall and per role, model per role)."""
         return episodes_dataframe(self.episodes)
 
 
@@ -328,9 +440,13 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
     except ImportError:
         raise ImportError("Run.df needs pandas: pip install pandas") from None
 
+    from oversight.quotes import coverage_by_role
+
     rows = []
     for ep in episodes:
         final = ep.final
+        coverage = coverage_by_role(ep.turns)
+        checked = [v for t in ep.turns if isinstance(v := t.meta.get("quote_coverage"), int | float)]
         rows.append(
             {
                 "id": ep.id,
@@ -348,9 +464,13 @@ def episodes_dataframe(episodes: list[Episode]) -> pandas.DataFrame:
                 "turns": len(ep.turns),
                 "tokens": ep.tokens,
                 "cost": ep.cost,
+                "retries": ep.retries,
                 "duration": ep.timings.get("duration"),
                 "error_type": ep.error_type,
                 "error": ep.error,
+                # share of speech words inside verified quotes: mean over the episode's checked turns, and per role
+                "quote_coverage": round(sum(checked) / len(checked), 4) if checked else None,
+                **{f"quote_coverage.{role}": value for role, value in coverage.items()},
                 **{f"model.{role}": model for role, model in ep.roles.items()},
             }
         )

@@ -277,6 +277,9 @@ def render_turn(turn: Turn, name_of: Callable[[str], str]) -> str:
     kind = "" if turn.kind == "speech" else f' kind="{escape(turn.kind)}"'
     to = turn.meta.get("to")
     to_attr = f' to="{escape(name_of(to))}"' if isinstance(to, str) else ""
+    coverage = turn.meta.get("quote_coverage") if turn.meta.get("show_coverage") else None
+    if isinstance(coverage, int | float):
+        to_attr += f' quote_coverage="{coverage:.2f}"'  # QuoteConfig.show_coverage
     # Every body line starts with "| ", so nothing a speaker writes ("Judge: ...") can begin a line of its own.
     body = "\n".join(f"| {line}" for line in render_speech(turn.content, turn.quotes).split("\n"))
     return f'<turn speaker="{name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'
@@ -307,6 +310,17 @@ def record_transcripts() -> None:
 _STARTED: ContextVar[list[Transcript] | None] = ContextVar("oversight_transcripts", default=None)
 
 
+#: characters allowed per word of a word limit: English prose averages about 6 characters a word, space and
+#: punctuation included (measured in tests/test_transcript_limits.py), so twice that binds only text whose "words"
+#: are not words (a 200 KB run of characters without whitespace).
+CHARS_PER_WORD = 12
+
+
+def char_limit(word_limit: int | None) -> int | None:
+    """The character cap that goes with `word_limit` (None: no cap)."""
+    return None if word_limit is None else CHARS_PER_WORD * word_limit
+
+
 def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
     """`text` cut after its `limit`-th word (whitespace kept as written) and its original word count."""
     if limit is None:
@@ -322,12 +336,19 @@ def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
 
 
 def limit_words(turn: Turn, limit: int | None) -> Turn:
-    """Enforce a per-turn word limit in place: over-long content is cut, `truncated` set, `meta["words"]` keeps
-    the original count. Returns the same turn."""
+    """Enforce a per-turn word limit in place, and the character cap derived from it (`char_limit`): over-long
+    content is cut, `truncated` set, `meta["words"]` keeps the original word count and, when the character cap
+    cut it, `meta["chars"]` the original length. Returns the same turn."""
     if limit is None:
         return turn
     text, words = truncate_words(turn.content, limit)
-    if words > limit:
+    cap = char_limit(limit)
+    over_chars = cap is not None and len(text) > cap
+    if over_chars:
+        text = text[:cap]
+    if words > limit or over_chars:
+        if over_chars:
+            turn.meta["chars"] = len(turn.content)
         turn.content = text
         turn.truncated = True
         turn.meta["words"] = words
@@ -390,4 +411,16 @@ def model_turn(
     )
 
 
-__all__ = ["ANSWER_RE", "LETTERS", "Transcript", "Verdict", "View", "make_turn", "model_turn", "render_turn"]
+__all__ = [
+    "ANSWER_RE",
+    "CHARS_PER_WORD",
+    "LETTERS",
+    "Transcript",
+    "Verdict",
+    "View",
+    "char_limit",
+    "limit_words",
+    "make_turn",
+    "model_turn",
+    "render_turn",
+]

@@ -12,8 +12,17 @@ from protocols.decomposition import (
     grow_tree,
 )
 from protocols.direct import DIRECT, DirectConfig, DirectResult, direct
+from protocols.ida import IDA, IDAConfig, IDAEpisodeResult
 from protocols.kit import OrderedConfig, PersuasionSettings, ProtocolConfig, SpeechConfig
 from protocols.mad import MAD, MADConfig, MADResult, mad
+from protocols.market_making import (
+    MARKET_MAKING,
+    AdversarySettings,
+    MarketMakingConfig,
+    MarketResult,
+    MarketSettings,
+    market_making,
+)
 from protocols.rejudge import REJUDGE, RejudgeConfig, rejudge_episode
 
 #: Aliases in the capitalised style of the architecture sketch (`from oversight import Debate`).
@@ -22,14 +31,20 @@ Consultancy = consultancy
 Direct = direct
 Decomposition = decomposition
 MultiAgentDebate = mad
+MarketMaking = market_making
 
 __all__ = [
+    "IDA",
+    "IDAConfig",
+    "IDAEpisodeResult",
     "CONSULTANCY",
     "DEBATE",
     "DECOMPOSITION",
     "DIRECT",
     "MAD",
+    "MARKET_MAKING",
     "REJUDGE",
+    "AdversarySettings",
     "Consultancy",
     "ConsultancyConfig",
     "ConsultancyResult",
@@ -44,6 +59,10 @@ __all__ = [
     "DirectResult",
     "MADConfig",
     "MADResult",
+    "MarketMaking",
+    "MarketMakingConfig",
+    "MarketResult",
+    "MarketSettings",
     "MultiAgentDebate",
     "OrderedConfig",
     "PersuasionSettings",
@@ -56,5 +75,6 @@ __all__ = [
     "direct",
     "grow_tree",
     "mad",
+    "market_making",
     "rejudge_episode",
 ]

@@ -60,6 +60,8 @@ class ProtocolConfig(BaseModel):
     @classmethod
     def _legacy_judge_keys(cls, value: Any) -> Any:
         if isinstance(value, dict) and any(k in value for k in _LEGACY_JUDGE_KEYS):
+            if not isinstance(value.get("judge") or {}, dict):
+                return value  # `judge` is not a table: field validation reports it
             value = dict(value)
             judge = dict(value.get("judge") or {})
             for old, new in _LEGACY_JUDGE_KEYS.items():

@@ -140,3 +140,12 @@ options = {{ fn = "experiment_helpers:pure_judge" }}
 def always_b(messages: list[ChatMessage], config: GenerateConfig) -> str:
     """A judge that always answers B (a node-specific script in the Ray tests)."""
     return "Answer: B"
+
+
+def flaky_judge(messages: list[ChatMessage], config: GenerateConfig) -> str:
+    """`pure_judge`, except that it raises for questions named in `$OVERSIGHT_TEST_FAIL` (comma-separated texts such
+    as "Question number 3?"), so a test can make episodes error in one session and succeed in the next."""
+    failing = [t for t in os.environ.get("OVERSIGHT_TEST_FAIL", "").split(",") if t]
+    if any(t in m.content for t in failing for m in messages):
+        raise RuntimeError("flaky judge failed")
+    return pure_judge(messages, config)

@@ -10,7 +10,7 @@ CONTEXT = (
     "Sethvith Vigoul works for Faerma Company. Sethvith Vigoul was born in Souxstead in 1936.\n"
     "Peinrum Foundry was founded in 1820 by Stounsa Pixper."
 )
-SECRET = "headquartered in Pouxford"  # a phrase only the context contains
+SECRET = "Faerma Company is headquartered in Pouxford"  # a phrase only the context contains (5 words)
 Q = Question(
     id="hp/0",
     text="In which year was the employer of Sethvith Vigoul founded?",

@@ -31,7 +31,7 @@ def test_run_quick_example_then_show_and_ls(tmp_path: Path, quick: Path, capsys:
     out = capsys.readouterr().out
     assert "48/48 episodes" in out and "complete: 48/48 episodes finished" in out
     assert "direct-2" in out and "direct-4" in out
-    assert {p.name for p in run_dir.iterdir()} == {"spec.json", "episodes.jsonl", "pool.jsonl", "summary.json"}
+    assert {p.name for p in run_dir.iterdir()} == {"spec.json", "episodes.jsonl", "pool.jsonl", "summary.json", "lock"}
     spec = json.loads((run_dir / "spec.json").read_text())
     prov = spec["provenance"]
     assert prov["python"] and prov["oversight_version"] and prov["datasets"][0]["content_hash"]

@@ -13,13 +13,35 @@ import pytest
 
 from oversight.experiment import Experiment, run_experiment
 from oversight.quotes import QuoteConfig
-from protocols import ConsultancyConfig, DebateConfig, DecompositionConfig, DirectConfig, MADConfig
+from protocols import (
+    AdversarySettings,
+    ConsultancyConfig,
+    DebateConfig,
+    DecompositionConfig,
+    DirectConfig,
+    MADConfig,
+    MarketMakingConfig,
+    MarketSettings,
+)
+from protocols.ida import IDAConfig
 
 PAGE = (Path(__file__).resolve().parent.parent / "docs" / "protocols.md").read_text()
 
 
 @pytest.mark.parametrize(
-    "config", [DirectConfig, ConsultancyConfig, DebateConfig, MADConfig, DecompositionConfig, QuoteConfig]
+    "config",
+    [
+        DirectConfig,
+        ConsultancyConfig,
+        DebateConfig,
+        MADConfig,
+        MarketMakingConfig,
+        MarketSettings,
+        AdversarySettings,
+        DecompositionConfig,
+        QuoteConfig,
+        IDAConfig,
+    ],
 )
 def test_every_config_field_has_a_row_in_its_table(config) -> None:
     table = PAGE.split(f"`{config.__name__}`")[1].split("\n\n")[1]

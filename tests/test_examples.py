@@ -33,9 +33,13 @@ def _models(spec: Experiment) -> set[str]:
 def test_one_example_per_protocol_and_a_comparison():
     names = {p.stem for p in SPECS}
     assert {"quick", "direct", "consultancy", "debate", "mad", "decomposition", "compare"} <= names
-    for proto in ("direct", "consultancy", "debate", "mad", "decomposition"):
+    assert {"market_making", "market_making_simulated"} <= names
+    for proto in ("direct", "consultancy", "debate", "mad", "decomposition", "market_making_simulated"):
         spec = Experiment.from_file(EXAMPLES / f"{proto}.toml")
-        assert {p.name for p in spec.protocols} == {proto}
+        assert {p.name for p in spec.protocols} == {proto.removesuffix("_simulated")}
+    # market making is set beside debate and consultancy on the same questions
+    spec = Experiment.from_file(EXAMPLES / "market_making.toml")
+    assert {p.name for p in spec.protocols} == {"market_making", "debate", "consultancy"} and len(spec.tasks) == 1
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
@@ -50,7 +54,9 @@ def test_example_loads_validates_and_expands(path: Path):
     text = path.read_text()
     assert f"oversight run examples/{path.name}" in text  # each says how to run it
     if path.stem not in ("quick", "view"):  # (those two are scripted) runnable without servers or keys, and say how
-        assert _models(spec) == {LOCAL}
+        models = _models(spec)
+        # the embedded model, or none at all (model-free studies: *_simulated.toml, ida.toml)
+        assert models == {LOCAL} or (not models and (path.stem.endswith("_simulated") or path.stem == "ida")), models
         assert "openai/" in text and "vllm/" in text
 
 
@@ -62,6 +68,16 @@ def test_quick_example_runs_for_real(tmp_path: Path):
     assert len(lines) == result.total == 48
     rows = {r["protocol"]: r for r in result.summary["results"]}
     assert set(rows) == {"direct-2", "direct-4"} and all(r["n"] == 24 for r in rows.values())
+
+
+def test_model_free_market_making_example_runs_for_real(tmp_path: Path):
+    spec = Experiment.from_file(EXAMPLES / "market_making_simulated.toml")
+    result = run_experiment(spec, output_dir=tmp_path / "runs", cache=False, progress="off")
+    assert result.status == "complete" and result.errors == 0 and result.total == 64
+    lines = [json.loads(line) for line in (result.run_dir / "episodes.jsonl").read_text().splitlines()]
+    assert {ep["meta"]["label"] for ep in lines} == {"market", "market-cx-remove"}
+    assert all(len(ep["meta"]["market"]["trajectory"]) == 5 and ep["tokens"] == 0 for ep in lines)
+    assert any(s["exposed"] for ep in lines for s in ep["meta"]["steps"])  # cross-examination caught misquotes
 
 
 def test_compare_example_is_the_demo_as_a_file():

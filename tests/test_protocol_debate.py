@@ -108,7 +108,8 @@ async def test_overrides_pin_order_and_first_speaker():
 async def test_word_limit_truncates_and_records():
     ep = await run(DebateConfig(word_limit=10), speech_words=300)
     for t in speeches(ep):
-        assert len(t.content.split()) == 10 and t.truncated and t.meta["words"] == 307
+        # 300 filler words + "Debater X round 1" + a 5-word quote
+        assert len(t.content.split()) == 10 and t.truncated and t.meta["words"] == 310
     short = await run(DebateConfig(word_limit=400), speech_words=5)
     assert not any(t.truncated for t in speeches(short))
 

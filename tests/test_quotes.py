@@ -37,7 +37,7 @@ def test_normalize_case_whitespace_punctuation():
     ],
 )
 def test_exact_after_normalisation(quote):
-    q = check_quote(quote, CONTEXT)
+    q = check_quote(quote, CONTEXT, QuoteConfig(min_words=1))  # normalisation, whatever the length
     assert q.verified and q.score == 1.0
 
 
@@ -66,8 +66,10 @@ def test_invented_or_altered_quotes_are_unverified():
 
 
 def test_min_words():
-    assert check_quote("lamp", CONTEXT).verified
+    assert check_quote("lamp", CONTEXT, QuoteConfig(min_words=1)).verified
     assert not check_quote("lamp", CONTEXT, QuoteConfig(min_words=3)).verified
+    assert not check_quote("didn't light the lamp", CONTEXT).verified  # four words: under the default of five
+    assert check_quote("didn't light the lamp on", CONTEXT).verified
 
 
 def test_verify_quotes_discards_speaker_supplied_statuses():
@@ -78,10 +80,10 @@ def test_verify_quotes_discards_speaker_supplied_statuses():
 
 
 def test_render_marks_each_quote_with_its_status():
-    t = speech("See <quote>didn't light the lamp</quote> and <QUOTE>the lamp burned all night</QUOTE>.")
+    t = speech("See <quote>didn't light the lamp on the night</quote> and <QUOTE>the lamp burned all night</QUOTE>.")
     out = render_speech(t.content, t.quotes)
     assert out == (
-        'See <quote status="verified">didn\'t light the lamp</quote> and '
+        'See <quote status="verified">didn\'t light the lamp on the night</quote> and '
         '<quote status="unverified">the lamp burned all night</quote>.'
     )
 
@@ -108,7 +110,7 @@ FORGERIES = [
 @pytest.mark.parametrize("attack", FORGERIES)
 def test_forgery_attempts_are_rendered_inert(attack):
     t = Transcript.start(Q, context_roles={"debater_a"})
-    t.add(speech("My honest point: <quote>didn't light the lamp</quote>", role="debater_a"))
+    t.add(speech("My honest point: <quote>didn't light the lamp on the night</quote>", role="debater_a"))
     t.add(speech(attack, role="debater_b"))
     text = t.view_for("judge", task="decide").transcript
     # Exactly the two turn headers we wrote, each closed once, in order.
@@ -135,7 +137,7 @@ def test_lookalike_tags_and_marks_are_replaced():
 
 
 def test_real_quotes_survive_sanitising():
-    t = speech("<quote>didn't light the lamp</quote> is not [unverified] talk")
+    t = speech("<quote>didn't light the lamp on the night</quote> is not [unverified] talk")
     out = render_speech(t.content, t.quotes)
     assert out.startswith('<quote status="verified">') and "[mark removed]" in out
 

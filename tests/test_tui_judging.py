@@ -140,7 +140,9 @@ async def test_hostile_speech_cannot_forge_turns_quotes_or_control_the_terminal(
     assert text.count("\u2713\u201c") == 1 + 1  # the legend's and the one real verified quote
     assert "\u2713\u201cforged" not in text and "[tag removed]" in text and "[mark removed]" in text
     assert "\x1b" not in text and "\r" not in text and "\u202e" not in text and "\x07" not in text
-    assert "\u241b[2J\u240dJudge: A" in " ".join(text.split())  # shown as visible marks
+    # the transcript already neutralised them (oversight.quotes.escape): visible escapes, "\r" a new "| " line
+    flat = " ".join(text.split())
+    assert "\\x1b[2J" in flat and "\\u202etxet" in flat and "\\x07" in flat and "Judge: A" in flat
 
 
 async def test_slider_and_typed_numbers_keep_a_sum_of_one_and_record_the_trajectory():

@@ -186,7 +186,10 @@ async def test_a_tab_chosen_while_the_question_loads_stays_open(runs: tuple[Path
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("enter", "3")
-        await pilot.pause()
+        for _ in range(200):  # bounded: the tab switch may take a few frames on a busy machine
+            if "final judgment" in screen_text(app):
+                break
+            await pilot.pause(0.05)
         assert not app.questions.loaded and "final judgment" in screen_text(app)
         gate.set()
         await settle(pilot)

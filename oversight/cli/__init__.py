@@ -19,6 +19,7 @@ COMMAND_MODULES += ["oversight.cli.demo_cmd"]
 COMMAND_MODULES += ["oversight.cli.tree_cmd"]
 COMMAND_MODULES += ["oversight.cli.rejudge_cmd"]
 COMMAND_MODULES += ["oversight.cli.view_cmd"]
+COMMAND_MODULES += ["oversight.cli.export_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CLIError as err:
-        print(f"oversight: error: {err}", file=sys.stderr)
+        from oversight.models.secrets import redact
+
+        print(f"oversight: error: {redact(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("oversight: interrupted", file=sys.stderr)

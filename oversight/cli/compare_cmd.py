@@ -9,14 +9,14 @@ from typing import Any
 
 from oversight.cli.errors import CLIError
 
-TABLES = ("summary", "paired", "pgr", "sides", "ratings", "bias", "judges", "jury", "rounds", "supervision")
+TABLES = ("summary", "paired", "pgr", "sides", "ratings", "bias", "judges", "jury", "rounds", "supervision", "market")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cmp = subparsers.add_parser(
         "compare",
         help="compare protocols and judges: accuracy (95%% CI), calibration, position bias, paired tests, PGR, "
-        "judges on identical transcripts, juries, debater Elo, plots",
+        "judges on identical transcripts, juries, debater Elo, markets, plots",
         description="Compare the protocols in one or more runs (run directories, or experiment directories for "
         "their newest run). Prints the tables and writes report.md with PNG figures into the first run directory.",
     )

@@ -138,8 +138,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CLIError(f"demo: {err}", exit_code=2) from None
     except StoreError as err:
         raise CLIError(str(err), exit_code=2) from None
-    except KeyboardInterrupt:
-        print("oversight: interrupted; finished episodes are saved. Continue with: oversight resume <run dir>")
+    except KeyboardInterrupt as err:
+        from oversight.cli.run_cmd import interrupted_message
+
+        print(interrupted_message(getattr(err, "run_dir", None)))
         return 130
     wall = time.perf_counter() - start
 

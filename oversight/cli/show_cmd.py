@@ -13,7 +13,8 @@ from oversight.cli.errors import CLIError
 def register(subparsers: argparse._SubParsersAction) -> None:
     show = subparsers.add_parser(
         "show",
-        help="results of a run: accuracy (95%% Wilson CI), invalid rate, tokens, cost per protocol x judge",
+        help="results of a run: accuracy (95%% Wilson CI), invalid rate, errors, retries, tokens, cost per protocol x "
+        "judge",
         description="Summarise a run's episodes per protocol x judge. RUN is a run directory or an experiment "
         "directory (its newest run).",
     )
@@ -29,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """Print the per protocol x judge table of a run (computed from episodes.jsonl); returns 0."""
+    """Print the per protocol x judge table of a run (computed from episodes.jsonl, the last record of each
+    episode), its status and retries; returns 0."""
     from oversight.experiment.summary import summarize
     from oversight.store import SPEC_FILE, StoreError, iter_episodes, read_json, resolve_run_dir
 
@@ -47,10 +49,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     print_results(rows, title=title)
     done = sum(int(r["episodes"]) for r in rows)
     status = _status(run_dir)
-    print(f"{done}/{total if total is not None else '?'} episodes finished; status: {status}")
+    retries = sum(int(r.get("retries", 0)) for r in rows)
+    print(f"{done}/{total if total is not None else '?'} episodes finished; status: {status}; retries: {retries}")
     pending = sum(int(r.get("pending", 0)) for r in rows)
     if pending:
         print(f"{pending} episode(s) wait for a human judgment (pending: not in n, never counted as wrong)")
+    summary = _summary(run_dir) or {}
+    by_reason = (summary.get("retries") or {}).get("by_reason") or {}
+    if by_reason:
+        print("retries in the last session: " + ", ".join(f"{k} {v}" for k, v in by_reason.items()))
+    if summary.get("failure"):
+        print(f"failed: {summary['failure']}")
     return 0
 
 
@@ -92,8 +101,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def print_results(rows: Sequence[dict[str, Any]], *, title: str = "") -> None:
-    """Print result rows (from `Summary.rows()`) as a table: n, accuracy [95% CI], invalid, errors, pending (when
-    any judgment is), tokens, cost."""
+    """Print result rows (from `Summary.rows()`) as a table: n, accuracy [95% CI], invalid, errors, retries, pending
+    (when any judgment is), tokens, cost."""
     if title:
         print(title)
     pending = any(r.get("pending") for r in rows)  # a column only when some human judgment is still pending
@@ -111,12 +120,13 @@ def print_results(rows: Sequence[dict[str, Any]], *, title: str = "") -> None:
                 "-" if not ci else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
                 "-" if inv is None else f"{inv:.1%}",
                 str(r["errors"]),
+                str(r.get("retries", 0)),
                 *([str(r.get("pending", 0))] if pending else []),
                 f"{int(r['tokens']):,}",
                 f"${float(r['cost']):.4f}",
             ]
         )
-    header = ["protocol", "judge", "n", "accuracy", "95% CI", "invalid", "errors"]
+    header = ["protocol", "judge", "n", "accuracy", "95% CI", "invalid", "errors", "retries"]
     _print_table([*header, *(["pending"] if pending else []), "tokens", "cost"], table)
 
 

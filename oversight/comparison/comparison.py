@@ -16,6 +16,7 @@ from oversight.comparison.tables import (
     bias_rows,
     judge_pair_rows,
     jury_rows,
+    market_rows,
     paired_rows,
     pgr_rows,
     rating_rows,
@@ -91,6 +92,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("win_rate", "win rate", ".3f"),
         ("ci", "95% CI", "ci"),
         ("undecided", "undecided", "d"),
+        ("quote_coverage", "quote coverage", ".3f"),
     ],
     "ratings": [
         ("judge", "judge", "s"),
@@ -165,6 +167,23 @@ COLUMNS: dict[str, list[Column]] = {
         ("false_alarms", "false alarms", "d"),
         ("false_alarm_rate", "false-alarm rate", ".3f"),
     ],
+    "market": [
+        ("protocol", "protocol", "s"),
+        ("judge", "judge", "s"),
+        ("task", "task", "s"),
+        ("n", "n", "d"),
+        ("steps", "steps", ".1f"),
+        ("agree", "M = H", ".3f"),
+        ("ci", "95% CI", "ci"),
+        ("p_judge", "p_T(H)", ".3f"),
+        ("ce", "CE to H", ".3f"),
+        ("gold", "M = gold", ".3f"),
+        ("measure", "shift", "s"),
+        ("mean_shift", "shift/step", ".3f"),
+        ("stability", "last shift", ".3f"),
+        ("stopped", "stopped early", ".3f"),
+        ("invalid", "invalid p", ".3f"),
+    ],
 }
 
 #: interval columns: name -> (lo key, hi key)
@@ -188,6 +207,7 @@ TITLES = {
     "jury": "Juries: disagreement and distance to a reference population",
     "rounds": "Accuracy by round",
     "supervision": "Oversight: process and outcome supervision of the protocol's answers",
+    "market": "Markets: does M predict its judge? Shifts per step and stability",
 }
 
 
@@ -305,9 +325,14 @@ class Comparison:
         """Accuracy of each overseer (process, outcome supervision) and the wrong steps it caught."""
         return supervision_rows(self.records, self.confidence)
 
+    @cached_property
+    def market(self) -> list[Row]:
+        """How well each market predicted its judge (final prediction vs the verdict), its shifts and stability."""
+        return market_rows(self.records, self.confidence)
+
     def rows(self, which: str = "summary") -> list[Row]:
         """The rows of one table (a key of `COLUMNS`: summary, paired, pgr, sides, ratings, bias, judges, jury,
-        rounds, supervision); raises KeyError otherwise."""
+        rounds, supervision, market); raises KeyError otherwise."""
         if which not in COLUMNS:
             raise KeyError(f"unknown table {which!r} (known: {', '.join(COLUMNS)})")
         return getattr(self, which)
@@ -338,6 +363,7 @@ class Comparison:
             "calibration": plots.plot_calibration(self.records, out / "calibration.png"),
             "debater_rating": plots.plot_debater_rating(self.ratings, out / "debater_rating.png"),
             "rounds": plots.plot_rounds(self.rounds, out / "rounds.png"),
+            "market": plots.plot_market(self.records, out / "market.png"),
         }
         return {name: path for name, path in written.items() if path is not None}
 
@@ -365,6 +391,7 @@ FIGURE_CAPTIONS = {
     "calibration": "Calibration: top-label confidence against accuracy in 10 equal-width bins (dot size: items).",
     "debater_rating": "Judge accuracy against debater Elo (bars: 95% bootstrap / Wilson intervals).",
     "rounds": "Accuracy by round of multi-round protocols (bands: 95% Wilson intervals).",
+    "market": "Markets' trajectories: mean shift per step, and the mean probability M gave the judge's final answer.",
 }
 
 
@@ -389,7 +416,7 @@ def render_report(comparison: Comparison, figures: dict[str, Path], base: Path) 
         if not rows:
             continue
         lines += [f"## {TITLES[name]}", "", format_table(rows, COLUMNS[name], markdown=True), ""]
-        figure = {"summary": "accuracy", "ratings": "debater_rating", "rounds": "rounds"}.get(name)
+        figure = {"summary": "accuracy", "ratings": "debater_rating", "rounds": "rounds", "market": "market"}.get(name)
         for fig_name in [figure, "calibration" if name == "summary" else None]:
             if fig_name and fig_name in figures:
                 rel = figures[fig_name].relative_to(base).as_posix()
@@ -428,6 +455,12 @@ def render_report(comparison: Comparison, figures: dict[str, Path], base: Path) 
         "- Supervision: an overseer accepts a protocol's answer when every check it made accepted its step (process: "
         "every step; outcome: the final answer only); its accuracy is the share of answers it rightly accepted or "
         "rejected. Wrong steps are steps whose answer contradicts a gold step answer; caught ones were rejected.",
+        "- Markets (market making): M = H is the share of episodes whose final prediction p_T puts most mass on the "
+        "answer the judge chose (ties: the answer shown first); p_T(H) the mean probability p_T gave it; CE to H the "
+        "mean cross-entropy -sum p*_i ln p_T,i against the judge's distribution p* (nats; Hubinger's loss of M); "
+        "M = gold the share of p_T's top answers that are correct. Shifts are the protocol's measure (total "
+        "variation, KL(p_t || p_t-1), or |delta p| on the judge's final answer); last shift is each episode's last "
+        "step (stability); invalid p the share of predictions that gave no distribution.",
         "",
     ]
     return "\n".join(lines)

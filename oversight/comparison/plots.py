@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from oversight.comparison.records import Record
-from oversight.comparison.tables import Row, _probability_matrix, group_by
+from oversight.comparison.tables import Row, _probability_matrix, group_by, market_curves
 from oversight.metrics.calibration import calibration_curve, top_label
 
 DPI = 150
@@ -224,4 +224,32 @@ def plot_oversight_scaling(
     right.set_ylabel("Elo (Bradley-Terry)")
     right.grid(alpha=0.3)
     right.legend(fontsize="x-small")
+    return _save(fig, path)
+
+
+def plot_market(records: Sequence[Record], path: Path) -> Path | None:
+    """Markets' trajectories, per judge x task: the mean shift of each step (left) and the mean probability p_t
+    gave the answer the judge finally chose, from p_0 (right); one line per protocol label."""
+    curves = market_curves(records)
+    if not curves:
+        return None
+    fig = _figure(11, 3.8 * len(curves))
+    axes = fig.subplots(len(curves), 2, squeeze=False)
+    for (left, right), ((judge, task), by_label) in zip(axes, curves.items(), strict=True):
+        for i, (label, c) in enumerate(by_label.items()):
+            colour = f"C{i % 10}"
+            left.plot(range(1, len(c["shift"]) + 1), c["shift"], marker="o", color=colour, label=label)
+            right.plot(range(len(c["p_judge"])), c["p_judge"], marker="o", color=colour, label=label)
+        where = f"{judge} on {task}" if judge else task
+        left.set_title(f"{where}: mean shift per step", fontsize="medium")
+        left.set_xlabel("step t")
+        left.set_ylabel("mean shift of M, p_{t-1} -> p_t")
+        right.set_title(f"{where}: M's probability of H's final answer", fontsize="medium")
+        right.set_xlabel("after step t (0: before any argument)")
+        right.set_ylabel("mean p_t(judge's answer)")
+        right.set_ylim(0, 1.02)
+        for ax in (left, right):
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="small")
     return _save(fig, path)

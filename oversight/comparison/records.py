@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from oversight.episode import (
     Episode,
     Judgment,
+    MarketTrace,
     ProtocolResult,
     SupervisionScore,
     answered,
@@ -26,6 +27,7 @@ from oversight.episode import (
     report_label,
     scored_correct,
 )
+from oversight.quotes import coverage_by_role
 
 #: Sandwiching tiers: episodes whose result sets `tier` to one of these.
 NAIVE, EXPERT = "naive", "expert"
@@ -73,6 +75,10 @@ class Record:
     jury_entropy: float | None = None
     jury_agreement: float | None = None
     choices: list[str] = field(default_factory=list)
+    #: role -> mean share of its speech words inside verified quotes (roles whose turns were checked)
+    quote_coverage: dict[str, float] = field(default_factory=dict)
+    order_shown: list[int] = field(default_factory=list)  # choice indices in the order the judge saw them
+    market: MarketTrace | None = None  # a market's predictions of the judge (market making)
 
     @property
     def item(self) -> tuple[str, str, int]:
@@ -160,6 +166,9 @@ def to_record(ep: Episode, task: str) -> Record:
         jury_entropy=jury.entropy if jury is not None else None,
         jury_agreement=jury.agreement if jury is not None else None,
         choices=list(ep.choices),
+        quote_coverage=coverage_by_role(ep.turns),
+        order_shown=list(result.order_shown),
+        market=result.market,
     )
 
 

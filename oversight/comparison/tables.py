@@ -20,6 +20,7 @@ from oversight.metrics.calibration import (
     mean_confidence,
     top_label,
 )
+from oversight.metrics.divergence import cross_entropy
 from oversight.metrics.paired import mcnemar_exact, paired_bootstrap_diff, paired_permutation_test
 from oversight.metrics.ratings import bradley_terry_ratings, win_rate_by_side
 from oversight.metrics.sandwich import performance_gap_recovered
@@ -237,8 +238,19 @@ def _debates(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.scored and len(r.debaters) >= 2]
 
 
+def _mean_coverage(group: Sequence[Record], role_of: Callable[[Record], str | None]) -> float | None:
+    """Mean quote coverage of the debater `role_of(record)` picks in each record that recorded one."""
+    values = [r.quote_coverage[role] for r in group if (role := role_of(r)) is not None and role in r.quote_coverage]
+    return sum(values) / len(values) if values else None
+
+
+def _arguing(r: Record, correct: bool) -> str | None:
+    return next((d.role for d in r.debaters if (d.answer == r.gold) == correct), None)
+
+
 def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
-    """Win rate by speaking side (debater role) and by correct/incorrect side, per protocol label x judge.
+    """Win rate by speaking side (debater role) and by correct/incorrect side, per protocol label x judge, with the
+    side's mean quote coverage (share of its speech words inside verified quotes; None when not checked).
 
     A side wins when the judge chose the answer it argued; undecided debates (invalid judgments) are left out.
     """
@@ -251,6 +263,9 @@ def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
             w = _winner(r)
             truth.append(None if w is None else ("correct" if r.choice == r.gold else "incorrect"))
         by_truth, _ = win_rate_by_side(truth, ["correct", "incorrect"], confidence)
+        coverage = {role: _mean_coverage(group, lambda r, role=role: role) for role in roles}
+        coverage["correct"] = _mean_coverage(group, lambda r: _arguing(r, True))
+        coverage["incorrect"] = _mean_coverage(group, lambda r: _arguing(r, False))
         for wr in (*by_role, *by_truth):
             rows.append(
                 {
@@ -263,6 +278,7 @@ def side_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
                     "lo": wr.lo,
                     "hi": wr.hi,
                     "undecided": undecided,
+                    "quote_coverage": coverage.get(wr.side),
                 }
             )
     return rows
@@ -405,6 +421,112 @@ def supervision_rows(records: Sequence[Record], confidence: float = 0.95) -> lis
                 }
             )
     return rows
+
+
+def market_top(p: Sequence[float], order: Sequence[int]) -> int:
+    """The answer a prediction `p` (indexed like the choices) puts most mass on; ties go to the one shown first."""
+    rank = {c: k for k, c in enumerate(order)}
+    return max(range(len(p)), key=lambda i: (p[i], -rank.get(i, i)))
+
+
+def market_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
+    """How well a market predicted its judge, per protocol label x judge x task, over the scored episodes that
+    record a market trace (`ProtocolResult.market`).
+
+    `agree`: share of episodes whose final prediction p_T puts most mass on the answer the judge chose (episodes
+    with a valid p_T and a valid verdict), with a Wilson interval; `p_judge`: mean probability p_T gave that answer;
+    `ce`: mean cross-entropy of p_T against the judge's distribution (nats; Hubinger's loss of the market);
+    `gold`: share of p_T's top answers that are the gold one; `mean_shift`: mean shift per step (the trace's
+    measure) over every valid step; `stability`: mean shift of each episode's last step; `stopped`: share that
+    stopped early; `invalid`: share of trajectory points without a usable prediction.
+    """
+    rows = []
+    traced = [r for r in records if r.scored and r.market is not None]
+    for (label, judge, task), group in group_by(traced, lambda r: (r.label, r.judge, r.task)).items():
+        agree: list[bool] = []
+        p_judge: list[float] = []
+        ce: list[float] = []
+        gold: list[bool] = []
+        shifts: list[float] = []
+        last: list[float] = []
+        points = invalid = 0
+        for r in group:
+            trace = r.market
+            assert trace is not None  # filtered above
+            points += len(trace.trajectory)
+            invalid += sum(p is None for p in trace.trajectory)
+            shifts += [x for x in trace.shifts if x is not None]
+            if trace.shifts and trace.shifts[-1] is not None:
+                last.append(trace.shifts[-1])
+            final = trace.final
+            if final is None:
+                continue
+            top = market_top(final, r.order_shown)
+            if r.gold is not None:
+                gold.append(top == r.gold)
+            if r.valid and r.choice is not None and r.choice < len(final):
+                agree.append(top == r.choice)
+                p_judge.append(final[r.choice])
+                if r.probabilities and len(r.probabilities) == len(final):
+                    ce.append(cross_entropy(r.probabilities, final))
+        lo, hi = wilson_interval(sum(agree), len(agree), confidence)
+        rows.append(
+            {
+                "protocol": label,
+                "judge": judge,
+                "task": task,
+                "measure": group[0].market.measure if group[0].market is not None else "",
+                "n": len(group),
+                "steps": float(np.mean([len(r.market.shifts) for r in group if r.market is not None])),
+                "n_agree": len(agree),
+                "agree": _ratio(sum(agree), len(agree)),
+                "lo": lo,
+                "hi": hi,
+                "p_judge": float(np.mean(p_judge)) if p_judge else math.nan,
+                "ce": float(np.mean(ce)) if ce else math.nan,
+                "gold": _ratio(sum(gold), len(gold)),
+                "mean_shift": float(np.mean(shifts)) if shifts else math.nan,
+                "stability": float(np.mean(last)) if last else math.nan,
+                "stopped": _ratio(sum(bool(r.market and r.market.stopped_early) for r in group), len(group)),
+                "invalid": _ratio(invalid, points),
+            }
+        )
+    return rows
+
+
+def market_curves(records: Sequence[Record]) -> dict[tuple[str, str], dict[str, dict[str, list[float]]]]:
+    """Per (judge, task) and protocol label, the market's trajectory summarised by step: `shift[t-1]` the mean
+    shift of step t (episodes that reached it, valid shifts), `p_judge[t]` the mean probability p_t gave the answer
+    the judge finally chose (episodes with a valid verdict and a valid p_t), and `n_shift` / `n_p` their counts."""
+    out: dict[tuple[str, str], dict[str, dict[str, list[float]]]] = {}
+    traced = [r for r in records if r.scored and r.market is not None]
+    for (judge, task), group in group_by(traced, lambda r: (r.judge, r.task)).items():
+        curves: dict[str, dict[str, list[float]]] = {}
+        for label, rs in group_by(group, lambda r: r.label).items():
+            depth = max(len(r.market.trajectory) for r in rs if r.market is not None)
+            shift_cols: list[list[float]] = [[] for _ in range(depth - 1)]
+            p_cols: list[list[float]] = [[] for _ in range(depth)]
+            for r in rs:
+                trace = r.market
+                assert trace is not None  # filtered above
+                for k, x in enumerate(trace.shifts):
+                    if x is not None:
+                        shift_cols[k].append(x)
+                if not r.valid or r.choice is None:
+                    continue
+                for k, p in enumerate(trace.trajectory):
+                    if p is not None and r.choice < len(p):
+                        p_cols[k].append(p[r.choice])
+            curves[label] = {
+                "shift": [float(np.mean(c)) if c else math.nan for c in shift_cols],
+                "n_shift": [float(len(c)) for c in shift_cols],
+                "p_judge": [float(np.mean(c)) if c else math.nan for c in p_cols],
+                "n_p": [float(len(c)) for c in p_cols],
+            }
+        out[(judge, task)] = curves
+    return out
+
+
 def bias_rows(records: Sequence[Record], confidence: float = 0.95) -> list[Row]:
     """Position bias per protocol label x judge: the share of verdicts that picked the answer shown first (both
     orders of a swapped judgment count), with a Wilson interval; for swapped judges also the mean bias

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 from oversight.counterbalance import Balance
@@ -16,6 +17,7 @@ from oversight.experiment.spec import Experiment, RoleSpec
 from oversight.experiment.summary import Summary
 from oversight.models.accounting import UsageLedger
 from oversight.models.managed import ManagedModel
+from oversight.models.secrets import redact
 from oversight.protocol_registry import EpisodeSetup
 from oversight.store import EpisodeWriter
 from oversight.transcript import partial_turns, record_transcripts
@@ -47,6 +49,11 @@ class Engine:
         self.prior_tokens = prior_tokens
         self.prior_cost = prior_cost
         self.budget_reason: str | None = None
+        #: "ErrorType: first line of the message" -> episodes that ended so (this session, plus kept earlier ones)
+        self.error_kinds: Counter[str] = Counter()
+        #: retry reason ("http 429", "timeout", "malformed", ...) -> retries made this session
+        self.retry_reasons: Counter[str] = Counter()
+        self.episodes_with_retries = 0
         self._role_configs: dict[tuple[int, int], GenerateConfig] = {}
         self._several_tasks = len(spec.tasks) > 1  # then each episode records its task (meta["task"])
 
@@ -75,6 +82,8 @@ class Engine:
         writer.write(ep)
         self.counters.add(ep)
         self.summary.add(ep)
+        if ep.error is not None:
+            self.error_kinds[error_kind(ep.error_type, ep.error)] += 1
         self.bar.update()
 
     def usage(self) -> tuple[int, float]:
@@ -136,20 +145,25 @@ class Engine:
                 raise
             error = err
         duration = time.perf_counter() - t0
-        tokens = cost = calls = hits = 0
+        tokens = cost = calls = hits = retries = 0
         for m in models.values():
             tokens += m.tokens
             cost += m.cost
             calls += m.calls
             hits += m.cache_hits
+            if m.retries:
+                retries += m.retries
+                self.retry_reasons.update(m.reasons or {})
         self.counters.calls += calls
         self.counters.cache_hits += hits
+        if retries:
+            self.episodes_with_retries += 1
         extra_meta = {}
         if plan.protocol.label != plan.entry.name:
             extra_meta["label"] = plan.protocol.label
         if self._several_tasks:
             extra_meta["task"] = plan.task
-        return assemble_episode(
+        ep = assemble_episode(
             outcome,
             question=q,
             protocol=plan.entry.name,
@@ -161,8 +175,18 @@ class Engine:
             seed=plan.seed,
             tokens=tokens,
             cost=cost,
+            retries=retries,
             timings={"start": start_wall, "duration": duration},
             error=error,
             partial_turns=partial_turns() if error is not None else (),
             extra_meta=extra_meta,
         )
+        if ep.error is not None:  # exception texts may quote URLs with credentials or keys: never store them
+            ep.error = redact(ep.error)
+        return ep
+
+
+def error_kind(error_type: str | None, error: str | None) -> str:
+    """A short label of an episode's error for counts: its type and the first line of its message (200 chars)."""
+    first = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
+    return f"{error_type or 'Error'}: {first[:200]}" if first else str(error_type or "Error")

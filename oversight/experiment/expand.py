@@ -57,6 +57,10 @@ def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
         raise SpecError([f"{where}.dataset: {e}" for e in err.errors]) from None
     except (FileNotFoundError, KeyError, ValueError, ImportError, RuntimeError) as err:  # incl. data unavailable
         raise SpecError(f"{where}.dataset: {_plain(err)}") from None
+    except TypeError as err:  # an option the loader does not take, or of the wrong type
+        raise SpecError(f"{where}.options: not accepted by {task.dataset!r}: {_plain(err)}") from None
+    except OSError as err:  # unreadable file
+        raise SpecError(f"{where}.dataset: {err}") from None
     if not questions:
         raise SpecError(f"{where}: no questions left (check dataset, split, filters)")
     prov["content_hash"] = stable_hash([q.model_dump(mode="json") for q in questions], length=32)

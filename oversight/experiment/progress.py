@@ -21,12 +21,12 @@ class Counters(Tally):
     calls: int = 0
 
     def status(self) -> str:
-        """A one-line status: done/total, accuracy, tokens, cost, cache hits, errors."""
+        """A one-line status: done/total, accuracy, tokens, cost, cache hits, retries, errors."""
         acc = f"{self.correct / self.n:.1%}" if self.n else "-"
         hit_rate = f"{self.cache_hits}/{self.calls}" if self.calls else "0"
         return (
             f"{self.episodes + self.skipped}/{self.total} episodes | acc {acc} | {self.tokens:,} tok | "
-            f"${self.cost:.4f} | cache {hit_rate} | errors {self.errors}"
+            f"${self.cost:.4f} | cache {hit_rate} | retries {self.retries} | errors {self.errors}"
         )
 
 
@@ -79,7 +79,7 @@ class LineProgress(Progress):
 
 
 class RichProgress(Progress):
-    """A Rich progress bar with accuracy, tokens, cost, cache hits, errors and ETA columns."""
+    """A Rich progress bar with accuracy, tokens, cost, cache hits, retries, errors and ETA columns."""
 
     def __init__(self, counters: Counters, *, description: str = "episodes") -> None:
         super().__init__(counters)
@@ -94,6 +94,7 @@ class RichProgress(Progress):
             TextColumn("{task.fields[tokens]} tok"),
             TextColumn("${task.fields[cost]}"),
             TextColumn("cache {task.fields[cache]}"),
+            TextColumn("retries {task.fields[retries]}"),
             TextColumn("[red]err {task.fields[errors]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
@@ -133,6 +134,7 @@ class RichProgress(Progress):
             "tokens": f"{c.tokens:,}",
             "cost": f"{c.cost:.4f}",
             "cache": f"{c.cache_hits}/{c.calls}",
+            "retries": str(c.retries),
             "errors": str(c.errors),
         }
 

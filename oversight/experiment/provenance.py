@@ -1,5 +1,6 @@
-"""What a run records about itself up front (`spec.json`): the resolved spec, the planned episodes, and the
-provenance of its inputs (versions, git commit, prompt-file hashes, dataset content hashes)."""
+"""What a run records about itself up front (`spec.json`): the resolved spec, the planned episodes, what their
+results depend on (`depends_on`, compared on resume: see `oversight.experiment.resume`) and the provenance of its
+inputs (versions, git commit, prompt-file hashes, dataset content hashes)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from oversight.experiment.expand import TaskData
+from oversight.experiment.resume import dependencies
 from oversight.experiment.spec import Experiment
 from oversight.hashing import stable_hash
+from oversight.models.secrets import redact_argv, redact_data
 
 
-def spec_record(spec: Experiment, run_id: str, tasks: list[TaskData], total: int, digest: str) -> dict[str, Any]:
+def spec_record(
+    spec: Experiment,
+    run_id: str,
+    tasks: list[TaskData],
+    total: int,
+    digest: str,
+    models: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The content of `spec.json`. `models` maps each model entry (`roles.x`, `judges[i]`) to its identity
+    (`oversight.experiment.roles.model_identities`)."""
+    prov = provenance(spec, tasks)
     return {
         "format": 1,
         "experiment": spec.name,
@@ -24,12 +37,14 @@ def spec_record(spec: Experiment, run_id: str, tasks: list[TaskData], total: int
         "base_dir": str(spec.base_dir),
         "spec": spec.resolved(),
         "episodes": {"total": total, "ids_digest": digest},
-        "provenance": provenance(spec, tasks),
+        "depends_on": dependencies(models or {}, tasks, prov["prompts"]),
+        "provenance": prov,
     }
 
 
 def provenance(spec: Experiment, tasks: list[TaskData]) -> dict[str, Any]:
-    """Versions, git commit, Python, prompt-file hashes and dataset content hashes of a run."""
+    """Versions, git commit, Python, the command line (secrets masked), prompt-file hashes and dataset content
+    hashes of a run."""
     import oversight
 
     return {
@@ -37,9 +52,9 @@ def provenance(spec: Experiment, tasks: list[TaskData]) -> dict[str, Any]:
         "git": _git_state(Path(oversight.__file__).resolve().parent.parent),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "argv": sys.argv,
+        "argv": redact_argv(sys.argv),  # `-o api_key=...` and the like are masked
         "prompts": prompt_hashes(),
-        "datasets": [{"entry": f"tasks[{t.index}]", **t.provenance} for t in tasks],
+        "datasets": [{"entry": f"tasks[{t.index}]", **redact_data(t.provenance)} for t in tasks],
     }
 
 

@@ -1,5 +1,6 @@
 """How a spec's roles become models: one shared `ManagedModel` per (model string, provider options), and a
-`RoleModel` per role and episode that applies the role's generation settings and counts the episode's usage.
+`RoleModel` per role and episode that applies the role's generation settings and counts the episode's usage and
+retries.
 
 What a protocol receives
 ------------------------
@@ -28,13 +29,26 @@ from oversight.models.cache import CallCache
 from oversight.models.limits import EndpointLimits
 from oversight.models.managed import ManagedModel
 from oversight.models.registry import get_model
+from oversight.models.secrets import redact, remember_secrets_in
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
 
 class RoleModel:
     """One role's model inside one episode: applies role defaults to `GenerateConfig`, counts usage."""
 
-    __slots__ = ("model", "name", "role", "config", "tokens", "cost", "calls", "cache_hits", "_last")
+    __slots__ = (
+        "model",
+        "name",
+        "role",
+        "config",
+        "tokens",
+        "cost",
+        "calls",
+        "cache_hits",
+        "retries",
+        "reasons",
+        "_last",
+    )
 
     def __init__(self, model: ManagedModel, role: str, config: GenerateConfig) -> None:
         self.model = model
@@ -45,6 +59,8 @@ class RoleModel:
         self.cost = 0.0
         self.calls = 0
         self.cache_hits = 0
+        self.retries = 0
+        self.reasons: dict[str, int] | None = None  # retry reason ("http 429", "timeout", ...) -> count
         self._last: tuple[GenerateConfig, GenerateConfig] | None = None
 
     def effective_config(self, config: GenerateConfig | None) -> GenerateConfig:
@@ -63,7 +79,7 @@ class RoleModel:
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig | None = None) -> ModelOutput:
         """The model's output; raises the `ModelError`s of `ManagedModel.generate`."""
-        out = await self.model.generate(messages, self.effective_config(config))
+        out = await self.model.generate(messages, self.effective_config(config), on_retry=self._retried)
         self.calls += 1
         if out.cached:
             self.cache_hits += 1
@@ -75,6 +91,12 @@ class RoleModel:
             )
         return out
 
+    def _retried(self, err: ModelError, wait: float) -> None:
+        self.retries += 1
+        if self.reasons is None:
+            self.reasons = {}
+        self.reasons[err.reason] = self.reasons.get(err.reason, 0) + 1
+
     def __repr__(self) -> str:
         return f"RoleModel({self.name!r}, role={self.role!r})"
 
@@ -83,26 +105,43 @@ def binding_key(role: RoleSpec) -> str:
     return role.model + "|" + json.dumps(role.options, sort_keys=True, default=repr)
 
 
-def build_models(
-    spec: Experiment, cache: CallCache | None, limits: EndpointLimits, ledger: UsageLedger
-) -> dict[tuple[str, str], ManagedModel]:
-    """(role, binding key) -> a role view of one shared `ManagedModel` per (model string, options)."""
-    shared: dict[str, ManagedModel] = {}
-    out: dict[tuple[str, str], ManagedModel] = {}
+def role_entries(spec: Experiment) -> list[tuple[str, str, RoleSpec]]:
+    """(where in the spec, role, its spec) of every model entry: `roles.<role>`, then each `judges[i]` (a jury's
+    jurors as `judges[i].jurors[k]`, bound to roles `judge_1`, `judge_2`, ...)."""
     entries: list[tuple[str, str, RoleSpec]] = [(f"roles.{r}", r, s) for r, s in spec.roles.items()]
     for i, judge in enumerate(spec.judge_list()):
         for role, rspec in judge.bound_roles().items():
             where = f"judges[{i}]" if role == "judge" else f"judges[{i}].jurors[{int(role.rsplit('_', 1)[1]) - 1}]"
             entries.append((where, role, rspec))
-    for where, role, rspec in entries:
+    return entries
+
+
+def build_models(
+    spec: Experiment, cache: CallCache | None, limits: EndpointLimits, ledger: UsageLedger
+) -> dict[tuple[str, str], ManagedModel]:
+    """(role, binding key) -> a role view of one shared `ManagedModel` per (model string, options), retrying as
+    `spec.retry` says. Secret option values are remembered for masking. Raises `SpecError` naming the entry."""
+    shared: dict[str, ManagedModel] = {}
+    out: dict[tuple[str, str], ManagedModel] = {}
+    retry = spec.retry.policy()
+    for where, role, rspec in role_entries(spec):
         key = binding_key(rspec)
         managed = shared.get(key)
         if managed is None:
+            remember_secrets_in(rspec.options)
             try:
                 managed = shared[key] = get_model(
-                    rspec.model, cache=cache, limits=limits, ledger=ledger, **rspec.options
+                    rspec.model, cache=cache, limits=limits, retry=retry, ledger=ledger, **rspec.options
                 )
             except ModelError as err:
-                raise SpecError(f"{where}.model: {err}") from None
+                raise SpecError(f"{where}.model: {redact(str(err))}") from None
         out[(role, key)] = managed.for_role(role)
     return out
+
+
+def model_identities(spec: Experiment, bindings: dict[tuple[str, str], ManagedModel]) -> dict[str, str]:
+    """where (`roles.debater`, `judges[0]`) -> the identity of its model: the model string plus the provider options
+    that change outputs (`Provider.cache_identity`), secrets masked. What a resumed run must not change."""
+    return {
+        where: redact(bindings[(role, binding_key(rspec))].identity) for where, role, rspec in role_entries(spec)
+    }

@@ -8,7 +8,6 @@ path-qualified lines (`protocols[1].rounds: must be >= 1`) collected in one `Spe
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from oversight.judge_entry import JudgeEntry, PixelJudgeParams, SimulatedJudgeParams, check_judge_id
 from oversight.metrics.jury import Aggregate, JuryRule
-from oversight.models.secrets import redact
+from oversight.models.retry import RetryPolicy
+from oversight.models.secrets import MASK, redact_data
 from oversight.protocol_registry import get_protocol
 from oversight.types import GenerateConfig
 
@@ -265,11 +265,26 @@ class ExecutorSpec(_Strict):
     node_options: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
 
+class RetrySpec(_Strict):
+    """How model calls are retried after a transient failure (rate limit, 408/409/5xx, timeout, connection error,
+    malformed body): `max_attempts` tries in all, waiting `base * 2**n` seconds with jitter, at most `cap`
+    (a server's `Retry-After` replaces the computed wait, also capped)."""
+
+    max_attempts: int = Field(default=6, ge=1, le=100)
+    base: float = Field(default=0.5, ge=0.0)
+    cap: float = Field(default=30.0, ge=0.0)
+
+    def policy(self) -> RetryPolicy:
+        """The middleware's `RetryPolicy` with these settings."""
+        return RetryPolicy(max_attempts=self.max_attempts, base=self.base, cap=self.cap)
+
+
 class Experiment(_Strict):
     """An experiment: tasks x protocols x judges x seeds, with role models, limits, budget and output dir.
 
     Build it in Python, or load it with `Experiment.from_file(path)` (TOML, YAML or JSON). `cache` is
-    true (the default call cache), false (no cache) or a path to a SQLite file.
+    true (the default call cache), false (no cache) or a path to a SQLite file. `retry` sets the retries of model
+    calls; `max_error_share` when a run counts as failed.
     """
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -284,6 +299,9 @@ class Experiment(_Strict):
     endpoint_concurrency: int = Field(default=8, ge=1)
     endpoint_limits: dict[str, int] = Field(default_factory=dict)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    #: the run fails (exit code 1) when at least this share of its episodes ended in an error; 1.0: only when all did
+    max_error_share: float = Field(default=1.0, gt=0.0, le=1.0)
     #: model string -> [USD per million input tokens, USD per million output tokens]; overrides the defaults
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
     output_dir: str = "runs"
@@ -349,9 +367,10 @@ class Experiment(_Strict):
 
     def resolved(self) -> dict[str, Any]:
         """The spec as plain JSON-able data, defaults filled in (what `spec.json` records). Secrets given as
-        options (`api_key`, tokens, passwords, headers with keys) are replaced by `"***"`: keys belong in the
-        environment or the config file, and never in a run directory."""
-        return _redact_secrets(json.loads(self.model_dump_json(fallback=str)))
+        options (`api_key`, tokens, passwords, headers such as `X-Api-Key`, credentials in URLs) are replaced by
+        `"***"` (`oversight.models.secrets.redact_data`): keys belong in the environment or the config file, and
+        never in a run directory."""
+        return redact_data(json.loads(self.model_dump_json(fallback=str)))
 
     # --- loading and checking ---------------------------------------------------------------------------------
 
@@ -408,6 +427,9 @@ class Experiment(_Strict):
                 needed = entry.roles_needed(entry.config.model_validate(proto.config))
             except ValidationError as err:
                 errors.extend(format_validation_error(err, prefix=where))
+                needed = entry.roles
+            except (TypeError, ValueError, KeyError, AttributeError) as err:  # a config validator that raised
+                errors.append(f"{where}: invalid config ({type(err).__name__}: {err})")
                 needed = entry.roles
             for role in needed:
                 used_roles.add(role)
@@ -478,27 +500,19 @@ def _message(e: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
-_SECRET_NAME = re.compile(
-    r"^(api[_-]?key|.*secret.*|.*password.*|authorization|(.*[_-])?token|credentials?)$", re.IGNORECASE
-)
-MASK = "***"
+def drop_masked(data: Any, where: str = "") -> Any:
+    """`data` without the entries `resolved()` masked, so a resumed run reads its keys from the environment again.
 
-
-def _redact_secrets(data: Any) -> Any:
-    """`data` with the value of every secret-named key, and every known API key string, replaced by `"***"`."""
+    Raises `SpecError` naming the field when a URL's credentials were masked: they cannot be read back, so such a
+    run is resumed from its original spec file (`oversight run SPEC --resume RUN_DIR`).
+    """
     if isinstance(data, dict):
-        return {k: MASK if _SECRET_NAME.match(str(k)) and v else _redact_secrets(v) for k, v in data.items()}
+        return {k: drop_masked(v, f"{where}.{k}" if where else str(k)) for k, v in data.items() if v != MASK}
     if isinstance(data, list):
-        return [_redact_secrets(v) for v in data]
-    if isinstance(data, str):
-        return redact(data)
-    return data
-
-
-def drop_masked(data: Any) -> Any:
-    """`data` without the entries `resolved()` masked, so a resumed run reads its keys from the environment again."""
-    if isinstance(data, dict):
-        return {k: drop_masked(v) for k, v in data.items() if v != MASK}
-    if isinstance(data, list):
-        return [drop_masked(v) for v in data]
+        return [drop_masked(v, f"{where}[{i}]") for i, v in enumerate(data)]
+    if isinstance(data, str) and f"://{MASK}@" in data:
+        raise SpecError(
+            f"{where}: the URL's credentials were masked in spec.json; resume from the original spec file with "
+            "`oversight run SPEC --resume RUN_DIR`"
+        )
     return data

@@ -1,4 +1,4 @@
-"""Per protocol x judge tallies: n, accuracy with a 95% Wilson interval, invalid rate, errors, tokens, cost.
+"""Per protocol x judge tallies: n, accuracy with a 95% Wilson interval, invalid rate, errors, tokens, cost, retries.
 
 Accuracy is `correct / n` where `n` counts scored episodes (no error, gold answer known, not pending). An invalid
 final judgment (unparseable, or none) counts as not correct and is reported separately as the invalid rate. A
@@ -26,12 +26,14 @@ class Tally:
     pending: int = 0
     tokens: int = 0
     cost: float = 0.0
+    retries: int = 0
 
     def add(self, ep: Episode) -> None:
         """Count one finished episode."""
         self.episodes += 1
         self.tokens += ep.tokens
         self.cost += ep.cost
+        self.retries += ep.retries
         if ep.error is not None:
             self.errors += 1
             return
@@ -66,6 +68,7 @@ class Tally:
             "pending": self.pending,
             "tokens": self.tokens,
             "cost": self.cost,
+            "retries": self.retries,
         }
 
 

@@ -36,6 +36,9 @@ _LAZY: dict[str, str] = {
         "oversight.metrics.paired",
     ),
     **dict.fromkeys(["PGRResult", "performance_gap_recovered"], "oversight.metrics.sandwich"),
+    **dict.fromkeys(
+        ["answer_shift", "cross_entropy", "kl_divergence", "shift", "total_variation"], "oversight.metrics.divergence"
+    ),
     **dict.fromkeys(["alpha_fair_welfare", "thresholded_welfare"], "oversight.metrics.welfare"),
     **dict.fromkeys(
         ["fleiss_kappa", "jensen_shannon_distance", "pairwise_agreement", "vote_entropy"],

@@ -26,6 +26,9 @@ class Provider:
     provider: str = ""
     #: True for backends that cost nothing per token (local, scripted, self-hosted servers): no price needed
     free: bool = False
+    #: False when outputs are not a function of (identity, messages, config), e.g. scripts played in order: such
+    #: calls never go through the call cache
+    cacheable: bool = True
 
     def __init__(self, model: str, endpoint: str) -> None:
         self.model = model
@@ -44,7 +47,9 @@ class Provider:
         return await self.generate(messages, config)
 
     def cache_identity(self) -> str:
-        """What, besides messages and config, decides the output (the cache key includes it)."""
+        """What, besides messages and config, decides the output: the model string plus every provider option that
+        changes outputs (a non-default base URL, a model folder, a GGUF fingerprint, a script's content). Stable
+        across processes and free of secrets; the call cache keys on it and a resumed run must see the same one."""
         return self.name
 
     async def aclose(self) -> None:
@@ -52,7 +57,13 @@ class Provider:
 
 
 class ModelError(Exception):
-    """Base of every error a model call raises through our API."""
+    """Base of every error a model call raises through our API. `retryable` says whether another try may succeed
+    (the middleware retries those); `reason` names the failure briefly for retry counts (`"http 429"`,
+    `"timeout"`, `"connection"`, `"malformed"`, ...)."""
+
+    retryable: bool = False
+    retry_after: float | None = None
+    reason: str = "error"
 
     def __init__(self, message: str, *, model: str = "") -> None:
         super().__init__(f"{model}: {message}" if model else message)
@@ -63,7 +74,8 @@ class ModelAPIError(ModelError):
     """The backend answered with an error or could not be reached.
 
     `retryable` is true for rate limits, 5xx, timeouts and connection errors; `retry_after` carries the
-    server's `Retry-After` in seconds when it sent one.
+    server's `Retry-After` in seconds when it sent one. `reason` is `"http <status>"` when there is a status,
+    else the `reason` given (`"timeout"`, `"connection"`), else `"api"`.
     """
 
     def __init__(
@@ -74,15 +86,21 @@ class ModelAPIError(ModelError):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(message, model=model)
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.reason = f"http {status}" if status is not None else (reason or "api")
 
 
 class MalformedResponseError(ModelError):
-    """The backend answered 2xx but the body is not what its API promises."""
+    """The backend answered 2xx but the body is not what its API promises (truncated or invalid JSON, no choices,
+    ...). Retried like other transient failures: a flaky server or proxy sends such bodies now and then."""
+
+    retryable = True
+    reason = "malformed"
 
 
 class ScriptExhaustedError(ModelError):

@@ -1,18 +1,33 @@
-"""On-disk call cache (SQLite) keyed by a canonical hash of (provider identity, messages, config, seed)."""
+"""On-disk call cache (SQLite) keyed by a canonical hash of (provider identity, messages, config, seed).
+
+A miss touches no database on the event loop: a compact index of every key the file holds (`KeyIndex`, about
+10 bytes per key, loaded by a background thread when the cache opens) answers "not there" from memory. Only a
+hit reads its row (one indexed SELECT). Writes are queued and committed by a writer thread, which also keeps
+the index up to date with rows other processes add to the same file.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-from oversight.hashing import stable_hash
+from oversight.hashing import canonical_json
+from oversight.models.key_index import KeyIndex
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
 _BATCH_SECONDS = 0.05
+#: how often an idle writer thread looks for rows other processes committed (their keys become hits after that)
+POLL_SECONDS = 0.05
 _SCHEMA = "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, output TEXT NOT NULL, created REAL NOT NULL)"
+# The function json.dumps(..., ensure_ascii=False) uses for every str (C-accelerated): building the key's JSON
+# from these pieces gives byte-for-byte the text the generic dump gives.
+_json_str = json.encoder.encode_basestring
+_JSON_LITERALS = {True: "true", False: "false", None: "null"}
 
 
 def default_cache_path() -> Path:
@@ -22,18 +37,63 @@ def default_cache_path() -> Path:
 
 
 def call_key(identity: str, messages: list[ChatMessage], config: GenerateConfig) -> str:
-    """A stable hex digest of everything that decides a call's output (seed included, via `config`)."""
-    payload = {
-        "id": identity,
-        "m": [[m.role, m.content] for m in messages],
-        "c": config.model_dump(mode="json"),
-    }
-    return stable_hash(payload, length=64)
+    """A stable hex digest of everything that decides a call's output (seed included, via `config`).
+
+    It is the sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
+    `{"id": identity, "m": [[role, content], ...], "c": config.model_dump(mode="json")}`, written here piece by
+    piece because that is several times cheaper than building the dict and dumping it (`legacy_call_key` is the
+    generic form; tests check the two agree).
+    """
+    parts = ['{"c":', _config_json(config), ',"id":', _json_str(identity), ',"m":[']
+    for i, m in enumerate(messages):
+        role, content = m.role, m.content
+        if type(role) is not str or type(content) is not str:
+            return legacy_call_key(identity, messages, config)
+        parts.append(f"{',' if i else ''}[{_json_str(role)},{_json_str(content)}]")
+    parts.append("]}")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+def legacy_call_key(identity: str, messages: list[ChatMessage], config: GenerateConfig) -> str:
+    """`call_key` computed the generic way (a dict through `canonical_json`); the format every cache file uses."""
+    payload = {"id": identity, "m": [[m.role, m.content] for m in messages], "c": config.model_dump(mode="json")}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def _config_json(config: GenerateConfig) -> str:
+    """`canonical_json(config.model_dump(mode="json"))`, written directly for the plain field types."""
+    c = config.__dict__
+    temperature, max_tokens, seed, stop = c["temperature"], c["max_tokens"], c["seed"], c["stop"]
+    top = c["top_logprobs"]
+    if (
+        type(config) is not GenerateConfig
+        or config.extra
+        or type(temperature) is not float
+        or temperature != temperature  # NaN (refused by validation, but model_copy skips it)
+        or type(max_tokens) is not int
+        or (seed is not None and type(seed) is not int)
+        or (top is not None and type(top) is not int)
+        or type(stop) is not tuple
+        or any(type(s) is not str for s in stop)
+        or type(c["logprobs"]) is not bool
+    ):
+        return canonical_json(config.model_dump(mode="json"))
+    return (
+        f'{{"extra":{{}},"logprobs":{_JSON_LITERALS[c["logprobs"]]},"max_tokens":{int.__repr__(max_tokens)},'
+        f'"seed":{"null" if seed is None else int.__repr__(seed)},"stop":[{",".join(map(_json_str, stop))}],'
+        f'"temperature":{float.__repr__(temperature)},"top_logprobs":{"null" if top is None else int.__repr__(top)}}}'
+    )
 
 
 class CallCache:
-    """Reads are synchronous (one indexed lookup); writes are queued and committed by a writer thread, so no
-    disk write happens on the event loop. Call `flush()` to wait for pending writes, `close()` at the end.
+    """Misses are answered from an in-memory key index (no SQLite call on the event loop); a hit is one indexed
+    lookup; writes are queued and committed by a writer thread. Call `flush()` to wait for pending writes,
+    `close()` at the end.
+
+    Every key this process puts is a hit from that moment. Keys another process commits to the same file while
+    this one is open become hits within `POLL_SECONDS` (the writer thread notices the commit through
+    `PRAGMA data_version` and adds the new rows to the index); until the index has loaded, misses are looked
+    up in the file as before.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -50,16 +110,24 @@ class CallCache:
         self._reader.execute("PRAGMA journal_mode=WAL")
         self._reader.execute(_SCHEMA)
         self._reader.commit()
+        self._index = KeyIndex()
+        self._indexed = False  # until the loader finishes, misses fall back to a SELECT
+        self._synced_rowid = 0  # rows up to here are in the index (moved by the writer thread only)
+        self._loader = threading.Thread(target=self._load_index, name="oversight-cache-index", daemon=True)
+        self._loader.start()
         self._writer = threading.Thread(target=self._write_loop, name="oversight-cache-writer", daemon=True)
         self._writer.start()
 
     def get(self, key: str) -> ModelOutput | None:
         """The stored output for `key` (marked `cached=True`), counting a hit or a miss."""
-        with self._lock:
-            raw = self._pending.get(key)
-            if raw is None:
+        raw = self._pending.get(key)
+        if raw is None:
+            if self._indexed and not self._index.might_contain(key):
+                self.misses += 1
+                return None
+            with self._lock:
                 row = self._reader.execute("SELECT output FROM calls WHERE key = ?", (key,)).fetchone()
-                raw = row[0] if row else None
+            raw = row[0] if row else None
         if raw is None:
             self.misses += 1
             return None
@@ -73,6 +141,7 @@ class CallCache:
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"call cache {self.path} is closed")
+            self._index.add(key)  # before the write is queued: the key is never absent from both
             first = not self._pending
             self._pending[key] = raw
             if first:
@@ -88,40 +157,82 @@ class CallCache:
             self._flushing = False
 
     def close(self) -> None:
+        """Commit queued writes and release the file; `put` raises afterwards."""
         self.flush()
         with self._lock:
             self._closed = True
             self._wake.notify()
         self._writer.join(timeout=5)
+        self._loader.join(timeout=5)
         self._reader.close()
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses}
 
+    def index_bytes(self) -> int:
+        """Memory the in-memory key index takes (see `KeyIndex.nbytes`)."""
+        return self._index.nbytes()
+
+    def _load_index(self) -> None:
+        conn = sqlite3.connect(self.path)
+        try:
+            conn.execute("BEGIN")  # one snapshot for the top rowid and the keys
+            top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM calls").fetchone()[0]
+            keys = conn.execute("SELECT key FROM calls WHERE rowid <= ?", (top,))
+            self._index.load(k for (k,) in keys if not self._closed)
+            conn.rollback()
+        finally:
+            conn.close()
+        with self._lock:
+            self._synced_rowid = top
+            self._indexed = not self._closed
+            self._wake.notify()  # the writer catches up with rows committed after the snapshot
+
+    def _catch_up(self, conn: sqlite3.Connection) -> None:
+        """Add the keys of rows committed since the index last looked (ours are in it already; others' are not)."""
+        rows = conn.execute("SELECT rowid, key FROM calls WHERE rowid > ?", (self._synced_rowid,)).fetchall()
+        for _, key in rows:
+            self._index.add(key)
+        if rows:
+            self._synced_rowid = max(rowid for rowid, _ in rows)
+        if self._index.merge_due():
+            self._index.merge()
+
     def _write_loop(self) -> None:
         conn = sqlite3.connect(self.path)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, one sync per batch
+        seen_version: int | None = None  # data_version changes when another connection commits
         try:
             while True:
                 with self._lock:
-                    while not self._pending and not self._closed:
-                        self._wake.wait()
+                    if not self._pending and not self._closed:
+                        self._wake.wait(POLL_SECONDS)
                     if not self._pending and self._closed:
                         return
                     # Let a batch gather instead of waking (and taking the GIL) once per call.
-                    if not self._closed and not self._flushing:
+                    if self._pending and not self._closed and not self._flushing:
                         self._wake.wait(_BATCH_SECONDS)
                     batch = list(self._pending.items())
-                conn.executemany(
-                    "INSERT OR REPLACE INTO calls (key, output, created) VALUES (?, ?, ?)",
-                    [(k, v, time.time()) for k, v in batch],
-                )
-                conn.commit()
-                with self._lock:
-                    for k, v in batch:
-                        if self._pending.get(k) == v:
-                            del self._pending[k]
-                    self._wake.notify_all()
+                    indexed = self._indexed
+                if batch:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO calls (key, output, created) VALUES (?, ?, ?)",
+                        [(k, v, time.time()) for k, v in batch],
+                    )
+                    conn.commit()
+                    with self._lock:
+                        for k, v in batch:
+                            if self._pending.get(k) == v:
+                                del self._pending[k]
+                        self._wake.notify_all()
+                if indexed:
+                    top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM calls").fetchone()[0]
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if version == seen_version:
+                        self._synced_rowid = top  # nobody else committed: every newer row is one of ours
+                    else:
+                        self._catch_up(conn)
+                        seen_version = version
         finally:
             conn.close()

@@ -63,7 +63,8 @@ def from_sdk_error(
     """Our error for an exception raised by the SDK module `sdk` (`openai` or `anthropic`).
 
     Status errors keep `status` and `Retry-After`; 408/409/429/5xx (incl. Anthropic's 529), timeouts and
-    connection errors are retryable; a 2xx body the SDK could not validate is a `MalformedResponseError`.
+    connection errors are retryable; a 2xx body the SDK could not validate is a `MalformedResponseError` (also
+    retried).
     """
     if isinstance(err, sdk.APIResponseValidationError):
         return MalformedResponseError(
@@ -80,11 +81,11 @@ def from_sdk_error(
             retry_after=retry_after_from_headers(err.response.headers),
         )
     if isinstance(err, sdk.APITimeoutError):
-        return ModelAPIError(f"request to {endpoint} timed out", model=model, retryable=True)
+        return ModelAPIError(f"request to {endpoint} timed out", model=model, retryable=True, reason="timeout")
     if isinstance(err, sdk.APIConnectionError):
         cause = err.__cause__
         why = f" ({type(cause).__name__}: {redact(str(cause), *secrets)})" if cause is not None else ""
-        return ModelAPIError(f"could not connect to {endpoint}{why}", model=model, retryable=True)
+        return ModelAPIError(f"could not connect to {endpoint}{why}", model=model, retryable=True, reason="connection")
     return ModelAPIError(redact(f"{type(err).__name__}: {err}", *secrets), model=model)
 
 

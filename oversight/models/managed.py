@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from oversight.models.accounting import UsageLedger
 from oversight.models.base import ModelError, Provider
 from oversight.models.cache import CallCache, call_key
@@ -17,6 +19,7 @@ class ManagedModel:
     """A provider wrapped with the shared middleware. Implements the `Model` protocol.
 
     `for_role(role)` gives a view that shares provider, cache, limits and ledger but books usage to `role`.
+    `retries` counts the retries this view made (transient failures that were tried again).
     """
 
     def __init__(
@@ -39,17 +42,31 @@ class ManagedModel:
         self.retries = 0
         self._identity = provider.cache_identity()
 
+    @property
+    def identity(self) -> str:
+        """The provider's `cache_identity()`: the model and the options that change its outputs."""
+        return self._identity
+
     def for_role(self, role: str) -> ManagedModel:
         view = ManagedModel.__new__(ManagedModel)
         view.__dict__.update(self.__dict__)
         view.role = role
         return view
 
-    async def generate(self, messages: list[ChatMessage], config: GenerateConfig | None = None) -> ModelOutput:
-        """The model's output for `messages`; raises a `ModelError` subclass (message free of API keys)."""
+    async def generate(
+        self,
+        messages: list[ChatMessage],
+        config: GenerateConfig | None = None,
+        *,
+        on_retry: Callable[[ModelError, float], None] | None = None,
+    ) -> ModelOutput:
+        """The model's output for `messages`; raises a `ModelError` subclass (message free of API keys).
+
+        `on_retry(error, wait)` is called before each retry of this call (the runner counts them per episode).
+        """
         config = config or _DEFAULT_CONFIG
         key = None
-        if self.cache is not None:
+        if self.cache is not None and self.provider.cacheable:
             key = call_key(self._identity, messages, config)
             hit = self.cache.get(key)
             if hit is not None:
@@ -62,8 +79,13 @@ class ManagedModel:
             async with self.limits.semaphore(endpoint):
                 return await provider.generate_at(endpoint, messages, config)
 
+        def count(err: ModelError, wait: float) -> None:
+            self.retries += 1
+            if on_retry is not None:
+                on_retry(err, wait)
+
         try:
-            out = await call_with_retries(attempt, self.retry, on_retry=self._count_retry)
+            out = await call_with_retries(attempt, self.retry, on_retry=count)
         except ModelError as err:
             err.args = (redact(str(err)),)
             raise
@@ -71,9 +93,6 @@ class ManagedModel:
             self.cache.put(key, out)  # type: ignore[union-attr]
         self.ledger.record(self.name, self.role, out, free=self.provider.free)
         return out
-
-    def _count_retry(self, err: ModelError, wait: float) -> None:
-        self.retries += 1
 
     async def aclose(self) -> None:
         await self.provider.aclose()

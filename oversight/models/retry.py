@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from oversight.models.base import ModelAPIError
+from oversight.models.base import ModelError
 
 T = TypeVar("T")
 
@@ -34,17 +34,19 @@ async def call_with_retries(
     *,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     rng: random.Random | None = None,
-    on_retry: Callable[[ModelAPIError, float], None] | None = None,
+    on_retry: Callable[[ModelError, float], None] | None = None,
 ) -> T:
-    """Return `call()`'s result, retrying retryable `ModelAPIError`s; raises the last error when tries run out.
+    """Return `call()`'s result, retrying retryable `ModelError`s (rate limits, 408/409/5xx, timeouts, connection
+    errors, malformed bodies); raises the last error when tries run out. `on_retry(error, wait)` is called before
+    each retry (the middleware counts them).
 
-    Non-retryable errors (4xx other than 408/409/429, malformed bodies, config errors) are raised at once.
+    Non-retryable errors (4xx other than 408/409/429, config errors, exhausted scripts) are raised at once.
     """
     attempt = 0
     while True:
         try:
             return await call()
-        except ModelAPIError as err:
+        except ModelError as err:
             attempt += 1
             if not err.retryable or attempt >= policy.max_attempts:
                 raise

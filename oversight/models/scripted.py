@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from oversight.hashing import file_sha256, stable_hash
 from oversight.models.base import ModelConfigError, Provider, ScriptExhaustedError
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage
 
@@ -44,13 +46,18 @@ class ScriptedProvider(Provider):
         given = [x is not None for x in (outputs, fn, replay)]
         if sum(given) > 1:
             raise ModelConfigError(f"scripted/{name}: give only one of outputs, fn, replay")
+        if not any(given):  # it could answer nothing: every call would fail
+            raise ModelConfigError(f"scripted/{name}: give one of outputs, fn, replay")
         self._fn: ScriptFn | None = _import_fn(fn, name) if isinstance(fn, str) else fn
         self._fn_path = fn if isinstance(fn, str) else None
         self._outputs: list[ScriptItem] = list(outputs or [])
         self._by_prompt: dict[str, ScriptItem] = {}
+        self._replay_hash: str | None = None
         if replay is not None:
             self._load_replay(Path(replay))
+            self._replay_hash = file_sha256(replay)[:16]
         self._cycle = cycle
+        self.cacheable = self._fn_path is not None
         self._next = 0
         if delay < 0:
             raise ModelConfigError(f"scripted/{name}: delay must be >= 0, got {delay}")
@@ -59,14 +66,23 @@ class ScriptedProvider(Provider):
         self.calls: list[list[ChatMessage]] | None = [] if record_calls else None
 
     def cache_identity(self) -> str:
-        """Unique per instance: scripts are not stable across runs in general, so they never share cache entries.
+        """What the script is: `fn=` its import path and a hash of its source, `outputs=` a hash of the list, or
+        `replay=` a hash of the file. A resumed run compares it (`spec.json` records it).
 
-        Exception: a `fn` given by import path (`"module:attr"`) is by contract a pure function of (messages,
-        config), so its identity is the path and its outputs are cached across runs (what resume relies on).
+        Only a `fn` given by import path (`"module:attr"`) is cached (`cacheable`): it is by contract a pure
+        function of (messages, config), so its outputs are cached across runs (what resume relies on); outputs
+        played in order, callables and replay files are never cached.
         """
-        if self._fn_path is not None:
-            return f"{self.name}#fn={self._fn_path}"
-        return f"{self.name}#{id(self)}"
+        if self._fn is not None:
+            where = self._fn_path or f"{getattr(self._fn, '__module__', '?')}.{getattr(self._fn, '__qualname__', '?')}"
+            return f"{self.name}#fn={where}@{_source_hash(self._fn)}"
+        if self._replay_hash is not None:
+            return f"{self.name}#replay={self._replay_hash}" + ("#cycle" if self._cycle else "")
+        return f"{self.name}#outputs={self._outputs_hash()}" + ("#cycle" if self._cycle else "")
+
+    def _outputs_hash(self) -> str:
+        items = [i.model_dump(mode="json") if isinstance(i, ModelOutput) else i for i in self._outputs]
+        return stable_hash(items)
 
     async def generate(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         start = time.perf_counter()
@@ -114,6 +130,15 @@ class ScriptedProvider(Provider):
                 self._by_prompt[_prompt_key(msgs)] = item
             else:
                 self._outputs.append(item)
+
+
+def _source_hash(fn: Any) -> str:
+    """A hash of a script function's source, so an edited script is a different script (the module name when the
+    source cannot be read)."""
+    try:
+        return stable_hash(inspect.getsource(fn), length=12)
+    except (OSError, TypeError):
+        return stable_hash(repr(getattr(fn, "__code__", fn)), length=12)
 
 
 def _prompt_key(messages: list[ChatMessage]) -> str:

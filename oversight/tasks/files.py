@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import itertools
 import json
 import logging
@@ -117,6 +116,8 @@ def load_file(
     Raises TaskFileError at the first bad row, or with `skip_bad=True` skips bad rows and reports how many in
     `TaskSet.skipped` (their messages in `TaskSet.problems`). Raises FileNotFoundError for a missing file.
     """
+    if not isinstance(skip_bad, bool):
+        raise ValueError(f"skip_bad: must be true or false, got {skip_bad!r}")
     p = Path(path)
     shown = str(path)
     fmt = format or _format_of(p)
@@ -124,16 +125,16 @@ def load_file(
     record = FileRecord.of(p)
     source = Source(dataset=task_name, split=split, licence=licence, file=shown, sha256=record.sha256)
     rows = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[fmt](p)
-    if fields is None:  # rows of our own `Question` form (a "text" column, no "question" one) map themselves
-        rows, own = _peek_own_form(rows)
-        fmap = QUESTION_ROWS if own else FieldMap()
-    else:
-        fmap = FieldMap.of(fields)
     questions: list[Question] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
     line = 0
     try:
+        if fields is None:  # rows of our own `Question` form (a "text" column, no "question" one) map themselves
+            rows, own = _peek_own_form(rows)  # reads the first row: inside the UTF-8 check below
+            fmap = QUESTION_ROWS if own else FieldMap()
+        else:
+            fmap = FieldMap.of(fields)
         for line, row in rows:
             try:
                 if isinstance(row, _RowError):
@@ -148,8 +149,10 @@ def load_file(
                 continue
             seen[q.id] = line
             questions.append(q)
-    except UnicodeDecodeError as err:  # never skippable: the rest of the file cannot be read
-        raise TaskFileError(shown, line + 1, "file", f"not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except _NotUtf8 as err:  # never skippable: the rest of the file cannot be read
+        raise TaskFileError(shown, err.line, "file", f"not UTF-8 text ({err.reason} at byte {err.column})") from None
+    except (OSError, EOFError, csv.Error) as err:  # a damaged .gz, an unreadable file, a CSV the reader rejects
+        raise TaskFileError(shown, line + 1, "file", f"cannot be read ({type(err).__name__}: {err})") from None
     if problems:
         log.warning("%s: skipped %d bad row(s); first: %s", shown, len(problems), problems[0])
     return TaskSet(
@@ -178,41 +181,49 @@ def _format_of(p: Path) -> Literal["jsonl", "csv", "parquet"]:
     raise ValueError(f"{p}: cannot tell the format from the name; pass format='jsonl', 'csv' or 'parquet'")
 
 
-def _open_text(p: Path) -> io.TextIOBase:
-    if p.suffix.lower() == ".gz":
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8", newline="")
-    return p.open(encoding="utf-8", newline="")
+class _NotUtf8(Exception):
+    def __init__(self, line: int, column: int, reason: str) -> None:
+        self.line, self.column, self.reason = line, column, reason
+
+
+def _text_lines(p: Path) -> Iterator[str]:
+    """The file's lines decoded one by one (line endings kept), so a bad byte is reported on its own line."""
+    opener = gzip.open if p.suffix.lower() == ".gz" else open
+    with opener(p, "rb") as fh:
+        for line, raw in enumerate(fh, start=1):
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise _NotUtf8(line, err.start + 1, err.reason) from None
 
 
 def _jsonl_rows(p: Path) -> Iterator[tuple[int, dict[str, Any] | _RowError]]:
-    with _open_text(p) as fh:
-        for line, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.rstrip("\r\n"))
-            except json.JSONDecodeError as err:
-                yield line, _RowError("row", f"invalid JSON ({err.msg} at column {err.colno})")
-                continue
-            yield line, row if isinstance(row, dict) else _RowError("row", "must be a JSON object")
+    for line, raw in enumerate(_text_lines(p), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.rstrip("\r\n"))
+        except json.JSONDecodeError as err:
+            yield line, _RowError("row", f"invalid JSON ({err.msg} at column {err.colno})")
+            continue
+        yield line, row if isinstance(row, dict) else _RowError("row", "must be a JSON object")
 
 
 def _csv_rows(p: Path) -> Iterator[tuple[int, dict[str, Any] | _RowError]]:
-    with _open_text(p) as fh:
-        delimiter = "\t" if ".tsv" in [s.lower() for s in p.suffixes] else ","
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            return
-        start = reader.line_num + 1
-        for values in reader:
-            line, start = start, reader.line_num + 1
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                yield line, _RowError("row", f"has {len(values)} values but the header has {len(header)} columns")
-                continue
-            yield line, dict(zip(header, values, strict=True))
+    delimiter = "\t" if ".tsv" in [s.lower() for s in p.suffixes] else ","
+    reader = csv.reader(_text_lines(p), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        return
+    start = reader.line_num + 1
+    for values in reader:
+        line, start = start, reader.line_num + 1
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            yield line, _RowError("row", f"has {len(values)} values but the header has {len(header)} columns")
+            continue
+        yield line, dict(zip(header, values, strict=True))
 
 
 def _parquet_rows(p: Path) -> Iterator[tuple[int, dict[str, Any] | _RowError]]:

@@ -60,7 +60,8 @@ async def test_gsm8k_decomposition_on_the_local_model(model: ManagedModel):
     assert [(c.node, c.overseer) for c in result.checks] == [("q", "process"), ("q", "outcome")]
     judged = [t for t in ep.turns if t.role == "judge"]
     assert len(judged) == 2 and all("Proposed answer:" in t.seen[-1].content for t in judged)
-    assert result.answer_correct is not None and ep.gold is None and ep.correct is None  # free-form: scored by text
+    # free-form: no gold choice; the answer is scored against the gold answers, as the result scored it
+    assert result.answer_correct is not None and ep.gold is None and ep.correct is result.answer_correct
     assert Episode.model_validate_json(ep.model_dump_json()).meta == ep.meta
     print(
         f"\n[decomposition] {len(calls)} model calls, {ep.tokens} tokens, {wall:.1f} s; root {root['status']} "

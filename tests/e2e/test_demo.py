@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from oversight.store import iter_episodes
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 N = 4
@@ -42,7 +44,8 @@ def test_demo_command_runs_on_the_local_model(tmp_path: Path):
     run_dir = tmp_path / "runs" / "demo" / "r1"
     assert f"run written to: {run_dir}" in done.stdout
     assert {"spec.json", "episodes.jsonl", "summary.json"} <= {p.name for p in run_dir.iterdir()}
-    episodes = [json.loads(line) for line in (run_dir / "episodes.jsonl").read_text().splitlines()]
+    # read through the store: it rebuilds each turn's pooled `seen` messages
+    episodes = [ep.model_dump(mode="json") for ep in iter_episodes(run_dir)]
     by_label: dict[str, list[dict[str, Any]]] = {}
     for ep in episodes:
         by_label.setdefault(ep.get("meta", {}).get("label", ep["protocol"]), []).append(ep)

@@ -98,6 +98,14 @@ def oracle_for(q: Question) -> PrimitiveOracle:
     return _ORACLES[task](q.meta["instance"])
 
 
+def oracle_for_instance(task: str, instance: dict[str, Any]) -> PrimitiveOracle:
+    """A fresh primitive-step oracle over `instance` (a question's `meta["instance"]`) of IDA task `task`;
+    raises ValueError for an unknown task name."""
+    if task not in _ORACLES:
+        raise ValueError(f"unknown IDA task {task!r} (known: {', '.join(_ORACLES)})")
+    return _ORACLES[task](instance)
+
+
 def _numeric_meta(value: int, wrong: list[int], **extra: Any) -> dict[str, Any]:
     return {
         "answers": [str(value)],

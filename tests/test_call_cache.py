@@ -1,0 +1,243 @@
+"""The call cache: keys identical to the original format, old files read and hit, misses answered from memory,
+keys other connections write seen at once, and the compact key index."""
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oversight.models import CallCache
+from oversight.models.base import Provider
+from oversight.models.cache import POLL_SECONDS, call_key, legacy_call_key
+from oversight.models.key_index import MERGE_MIN, KeyIndex, fingerprint
+from oversight.models.managed import ManagedModel
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage
+
+
+def original_call_key(identity, messages, config):
+    """The key function as every existing cache file was written (oversight <= 165787c), frozen here."""
+    payload = {"id": identity, "m": [[m.role, m.content] for m in messages], "c": config.model_dump(mode="json")}
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:64]
+
+
+class Counting(Provider):
+    provider = "test"
+
+    def __init__(self) -> None:
+        super().__init__("count", "test-endpoint")
+        self.calls = 0
+
+    async def generate(self, messages, config):
+        self.calls += 1
+        return ModelOutput(text=f"fresh {self.calls}", usage=Usage(input_tokens=3, output_tokens=2))
+
+
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)  # lone surrogates cannot be UTF-8
+messages = st.lists(
+    st.builds(ChatMessage, role=st.sampled_from(["system", "user", "assistant"]), content=texts), max_size=4
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=6,
+)
+configs = st.builds(
+    GenerateConfig,
+    temperature=st.floats(0.0, 2.0),
+    max_tokens=st.integers(1, 10**6),
+    seed=st.none() | st.integers(-(2**63), 2**63),
+    stop=st.lists(texts, max_size=3).map(tuple),
+    logprobs=st.booleans(),
+    top_logprobs=st.none() | st.integers(0, 20),
+    extra=st.dictionaries(texts, json_values, max_size=2),
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(identity=texts, msgs=messages, config=configs)
+def test_call_key_equals_the_original_key_function(identity, msgs, config):
+    expected = original_call_key(identity, msgs, config)
+    assert call_key(identity, msgs, config) == expected
+    assert legacy_call_key(identity, msgs, config) == expected
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic notices the unvalidated field types
+def test_call_key_agrees_on_configs_built_without_validation():
+    # RoleModel merges configs with model_copy(update=...), which skips validation: the generic path handles it
+    base = GenerateConfig(seed=1)
+    for update in ({"stop": ["\n"]}, {"temperature": 1}, {"max_tokens": True}, {"seed": 2.0}):
+        config = base.model_copy(update=update)
+        assert call_key("m", [], config) == original_call_key("m", [], config)
+
+
+def write_original_cache(path: Path, rows: dict[str, ModelOutput]) -> None:
+    """A cache file as the original writer made it: its schema, WAL mode, one row per key."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, output TEXT NOT NULL, created REAL NOT NULL)")
+    conn.executemany(
+        "INSERT OR REPLACE INTO calls (key, output, created) VALUES (?, ?, ?)",
+        [(k, v.model_dump_json(exclude={"cached"}), time.time()) for k, v in rows.items()],
+    )
+    conn.commit()
+    conn.close()
+
+
+async def test_a_cache_file_written_by_the_original_code_is_read_and_hit(tmp_path):
+    provider = Counting()
+    identity = provider.cache_identity()
+    old = [
+        ([ChatMessage(role="user", content='héllo \u2028 "quoted"')], GenerateConfig(seed=1)),
+        ([ChatMessage(role="system", content="judge"), ChatMessage(role="user", content="Q?")], GenerateConfig()),
+        ([ChatMessage(role="user", content="x")], GenerateConfig(temperature=0.7, stop=("\n",), extra={"top_k": 4})),
+    ]
+    path = tmp_path / "old.sqlite"
+    write_original_cache(
+        path, {original_call_key(identity, m, c): ModelOutput(text=f"old {i}") for i, (m, c) in enumerate(old)}
+    )
+    cache = CallCache(path)
+    model = ManagedModel(provider, cache=cache)
+    for i, (m, c) in enumerate(old):
+        out = await model.generate(m, c)
+        assert out.cached and out.text == f"old {i}"
+    assert provider.calls == 0
+    miss = await model.generate([ChatMessage(role="user", content="new")], GenerateConfig())
+    assert not miss.cached and provider.calls == 1
+    assert cache.stats() == {"hits": 3, "misses": 1}
+    cache.close()
+
+
+def wait_indexed(cache: CallCache) -> None:
+    deadline = time.monotonic() + 10
+    while not cache._indexed:  # the loader thread runs at open
+        assert time.monotonic() < deadline, "key index never loaded"
+        time.sleep(0.01)
+
+
+def test_a_miss_reads_no_row_once_the_index_is_loaded(tmp_path):
+    path = tmp_path / "c.sqlite"
+    write_original_cache(path, {f"{i:064x}": ModelOutput(text=str(i)) for i in range(1000)})
+    cache = CallCache(path)
+    wait_indexed(cache)
+    statements: list[str] = []
+    cache._reader.set_trace_callback(statements.append)
+    assert cache.get("f" * 64) is None  # a miss
+    assert cache.get("f" * 64) is None
+    assert statements == []  # answered from the index: no SQLite call at all
+    assert cache.get(f"{7:064x}").text == "7"  # a hit reads its row
+    assert any("SELECT output" in s for s in statements)
+    cache.close()
+
+
+def test_keys_another_connection_commits_become_hits_within_the_poll_interval(tmp_path):
+    path = tmp_path / "c.sqlite"
+    cache = CallCache(path)
+    wait_indexed(cache)
+    assert cache.get("a" * 64) is None
+    write_original_cache(path, {"a" * 64: ModelOutput(text="from elsewhere")})  # e.g. another process
+    committed = time.monotonic()
+    while (out := cache.get("a" * 64)) is None:
+        assert time.monotonic() - committed < 2.0, "another process's key never became a hit"
+        time.sleep(0.005)
+    print(f"seen after {time.monotonic() - committed:.3f} s (POLL_SECONDS = {POLL_SECONDS})")
+    assert out.text == "from elsewhere" and out.cached
+    cache.close()
+
+
+def test_lookups_while_the_index_loads_and_after_agree(tmp_path):
+    path = tmp_path / "c.sqlite"
+    keys = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(20000)]
+    write_original_cache(path, {k: ModelOutput(text=k[:4]) for k in keys[::2]})
+    cache = CallCache(path)
+    early = [cache.get(k) is not None for k in keys[:200]]  # may run before the loader is done
+    wait_indexed(cache)
+    late = [cache.get(k) is not None for k in keys[:200]]
+    assert early == late == [i % 2 == 0 for i in range(200)]
+    cache.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.sampled_from(["get", "put", "flush"]), st.integers(0, 15)), max_size=40))
+def test_hits_and_misses_match_a_dict(tmp_path_factory, ops):
+    path = tmp_path_factory.mktemp("c") / "c.sqlite"
+    write_original_cache(path, {f"{k:064x}": ModelOutput(text=f"v{k}") for k in range(0, 16, 3)})
+    expected = {f"{k:064x}": f"v{k}" for k in range(0, 16, 3)}
+    cache = CallCache(path)
+    for op, k in ops:
+        key = f"{k:064x}"
+        if op == "put":
+            cache.put(key, ModelOutput(text=f"p{k}"))
+            expected[key] = f"p{k}"
+        elif op == "flush":
+            cache.flush()
+        else:
+            out = cache.get(key)
+            assert (out.text if out else None) == expected.get(key)
+    cache.close()
+    reopened = CallCache(path)
+    for key, text in expected.items():
+        assert reopened.get(key).text == text
+    reopened.close()
+
+
+@given(keys=st.lists(texts, max_size=60), probes=st.lists(texts, max_size=30))
+def test_index_never_forgets_a_key(keys, probes):
+    index = KeyIndex()
+    half = len(keys) // 2
+    index.load(keys[:half])
+    for k in keys[half:]:
+        index.add(k)
+    index.merge()
+    for k in keys:
+        assert index.might_contain(k)
+    for p in probes:  # an absent key can be reported present only if it shares a fingerprint
+        if index.might_contain(p) and p not in keys:
+            assert fingerprint(p) in {fingerprint(k) for k in keys}
+
+
+def test_index_keeps_keys_added_during_a_merge():
+    index = KeyIndex()
+    index.load(hashlib.sha256(str(i).encode()).hexdigest() for i in range(50000))
+    added = [hashlib.sha256(f"new{i}".encode()).hexdigest() for i in range(4 * MERGE_MIN)]
+    stop = threading.Event()
+
+    def merging() -> None:
+        while not stop.is_set():
+            index.merge()
+
+    thread = threading.Thread(target=merging)
+    thread.start()
+    try:
+        for k in added:
+            index.add(k)
+            assert index.might_contain(k)
+    finally:
+        stop.set()
+        thread.join()
+    index.merge()
+    assert all(index.might_contain(k) for k in added)
+
+
+def test_index_takes_about_ten_bytes_per_key():
+    index = KeyIndex()
+    n = 200_000
+    index.load(hashlib.sha256(str(i).encode()).hexdigest() for i in range(n))
+    assert len(index) == n
+    assert index.nbytes() / n <= 14
+    absent = sum(index.might_contain(hashlib.sha256(f"x{i}".encode()).hexdigest()) for i in range(20000))
+    assert absent == 0
+
+
+@pytest.mark.parametrize("key", ["", "short", "zz" * 32, "ä" * 64])
+def test_keys_of_any_shape_are_indexed(key):
+    index = KeyIndex()
+    assert not index.might_contain(key) or key == ""
+    index.add(key)
+    assert index.might_contain(key)
