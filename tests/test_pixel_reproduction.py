@@ -51,6 +51,15 @@ def test_tiny_run_gives_every_row(tmp_path):
     assert "0.482" in done.stdout and "0.852 (+37.0)" in done.stdout  # the paper's k=4 figures
     assert "95% CI (Wilson)" in done.stdout and result["cpu"] > 0 and len(result["runs"]) == 2
     assert len(list((tmp_path / "cache" / "pixel-judges").glob("digits-k4-h16-all-s0-*.npz"))) == 1
+    (search,) = result["search"]  # MCTS minus greedy on the MCTS run's images, paired
+    assert search["n"] == 6 and search["gain"] == pytest.approx(subset[1]["accuracy"] - subset[0]["accuracy"])
+    assert search["lo"] <= search["gain"] <= search["hi"]
+    again = subprocess.run(
+        [sys.executable, str(SCRIPT), "--runs", *result["runs"], "--json", str(tmp_path / "again.json")],
+        capture_output=True, text=True, timeout=300, check=True, env=env,
+    )  # fmt: skip
+    assert json.loads((tmp_path / "again.json").read_text())["rows"] == result["rows"]  # the table from the store
+    assert "judges: MLP" not in again.stdout and "minus greedy on the same 6 images" in again.stdout
 
 
 def test_table_gain_is_debate_minus_random(script):

@@ -130,11 +130,37 @@ def rows_of(
     return rows
 
 
+def search_gains(episodes: list[Episode]) -> list[dict[str, Any]]:
+    """Per (dataset, judge, MCTS entry): its accuracy minus greedy debate's with the same move order on the same
+    images, in points, with a 95% paired bootstrap interval (empty when the run has no MCTS debate)."""
+    hits: dict[tuple[str, str, str, str], dict[str, bool]] = {}
+    for ep in episodes:
+        if ep.protocol != "pixel-debate" or ep.correct is None:
+            continue
+        cfg = ep.protocol_config
+        who = "mcts-{}".format(cfg["debater"]["rollouts"]) if cfg["debater"]["strategy"] == "mcts" else "greedy"
+        if cfg["debater"]["strategy"] != "random" and cfg.get("liar") is None:
+            hits.setdefault((dataset_of(ep), ep.judge, cfg["first"], who), {})[ep.question_id] = bool(ep.correct)
+    out = []
+    for (dataset, judge, first, who), mine in hits.items():
+        greedy = hits.get((dataset, judge, first, "greedy"))
+        if who == "greedy" or greedy is None or not set(mine) <= set(greedy):
+            continue
+        shared = sorted(mine)
+        a = np.array([mine[q] for q in shared], dtype=float)
+        b = np.array([greedy[q] for q in shared], dtype=float)
+        diff = paired_bootstrap_diff(a, b, n_resamples=2000, seed=0)
+        out.append({"dataset": dataset, "judge": judge, "first": first, "debater": who, "n": len(shared),
+                    "gain": diff.estimate, "lo": diff.lo, "hi": diff.hi})  # fmt: skip
+    return out
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The rows as a fixed-width table; "gain" is debate minus random pixels on the same images, in points, with
     a 95% paired bootstrap interval; "paper" is Irving et al.'s MNIST figure for the same k."""
+    width = max([30, *(len(r["pixels"]) for r in rows)])
     head = (
-        f"{'dataset':<14} {'k':>2}  {'pixels chosen by':<30} {'n':>5}  {'accuracy':>8}  {'95% CI (Wilson)':<16}"
+        f"{'dataset':<14} {'k':>2}  {'pixels chosen by':<{width}} {'n':>5}  {'accuracy':>8}  {'95% CI (Wilson)':<16}"
         f"  {'gain (95% CI)':<21}  paper (MNIST)"
     )
     lines = [head]
@@ -148,7 +174,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         else:
             paper = "" if ref is None else f"{ref:.3f}"
         lines.append(
-            f"{r['dataset']:<14} {r['k']:>2}  {r['pixels']:<30} {r['n']:>5}  {r['accuracy']:>8.3f}  {ci:<16}"
+            f"{r['dataset']:<14} {r['k']:>2}  {r['pixels']:<{width}} {r['n']:>5}  {r['accuracy']:>8.3f}  {ci:<16}"
             f"  {gain:<21}  {paper}"
         )
     return "\n".join(lines)
@@ -176,11 +202,12 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=0, help="judge input also gets b x b cells (0: off)")
     parser.add_argument("--output-dir", default="runs")
     parser.add_argument("--json", default=None, help="also write the rows and timings here")
+    parser.add_argument("--runs", nargs="+", default=None, help="tabulate these stored runs instead (main run first)")
     args = parser.parse_args()
     register()
     start = time.perf_counter()
-    runs = []
-    for spec in specs(args):
+    runs = list(args.runs or [])
+    for spec in [] if args.runs else specs(args):
         result = run_experiment(spec, progress="bar")
         runs.append(str(result.run_dir))
         print(f"{spec.name}: {result.status}, {result.done} episodes, {result.errors} errors -> {result.run_dir}")
@@ -188,12 +215,19 @@ def main() -> None:
     baseline = groups_of(stored[0])[0] if stored else {}  # the main run's random rows pair with the subset's
     rows = [row for episodes in stored for row in rows_of(episodes, baseline)]
     wall, cpu = time.perf_counter() - start, cpu_seconds()
-    print(f"judges: MLP {args.hidden}, pool={args.pool}, block={args.block}, {args.train_masks:,} training masks")
+    if not args.runs:  # stored runs record their own judges (spec.json)
+        print(f"judges: MLP {args.hidden}, pool={args.pool}, block={args.block}, {args.train_masks:,} training masks")
     print(table(rows))
+    searched = [g for episodes in stored for g in search_gains(episodes)]
+    for g in searched:
+        print(
+            f"{g['dataset']} {g['judge']}, {g['first']} first: {g['debater']} minus greedy on the same {g['n']} images "
+            f"{100 * g['gain']:+.1f} points [{100 * g['lo']:+.1f}, {100 * g['hi']:+.1f}]"
+        )
     print(f"wall time {wall:.0f} s, CPU time {cpu:.0f} s; runs: {', '.join(runs)}")
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"args": vars(args), "rows": rows, "runs": runs, "wall": wall, "cpu": cpu})
+            json.dumps({"args": vars(args), "rows": rows, "search": searched, "runs": runs, "wall": wall, "cpu": cpu})
         )
 
 
