@@ -6,9 +6,10 @@ table is read back from the stored runs (`oversight.load_run`) with Wilson inter
     python examples/reproductions/pixel_debate.py                  # the table in docs/reproductions.md
     python examples/reproductions/pixel_debate.py --datasets digits --ks 4 --mcts-n 10   # a quick look
 
-Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, the judge's `--hidden`, `--train-masks`,
-`--block`, `--pool`); `--json FILE` keeps every row. Needs `pip install 'oversight[pixels]'` (scikit-learn) and,
-for Fashion-MNIST, `apt-get install dataset-fashion-mnist`.
+Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, `--liars`, the judge's `--hidden`,
+`--train-masks`, `--block`, `--pool`); `--json FILE` keeps every row; `--runs` tabulates stored runs instead.
+Needs `pip install 'oversight[pixels]'` (scikit-learn) and, for Fashion-MNIST, `apt-get install
+dataset-fashion-mnist`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def specs(args: argparse.Namespace) -> list[Experiment]:
         pixel = {"hidden": args.hidden, "train_masks": args.train_masks, "block": args.block, "pool": args.pool}
         data["judges"] = [{"name": f"k{k}", "pixel": {"k": k, **pixel}} for k in args.ks]
         for proto in data["protocols"]:
+            if proto["name"] == "pixel-debate" and args.liars != "all":
+                proto.setdefault("config", {})["liars"] = args.liars
             debater = proto.get("config", {}).get("debater", {})
             if debater.get("strategy") == "mcts":
                 debater["rollouts"] = args.rollouts
@@ -199,6 +202,7 @@ def main() -> None:
     parser.add_argument("--pool", choices=["all", "nonzero"], default="all")
     parser.add_argument("--hidden", nargs="+", type=int, default=[256])
     parser.add_argument("--train-masks", type=int, default=2_400_000)
+    parser.add_argument("--liars", choices=["all", "random"], default="all", help="wrong classes the liar plays")
     parser.add_argument("--block", type=int, default=0, help="judge input also gets b x b cells (0: off)")
     parser.add_argument("--output-dir", default="runs")
     parser.add_argument("--json", default=None, help="also write the rows and timings here")
