@@ -10,21 +10,31 @@ channels by judge id through `use_channels({...})`.
 Offline (no channel): `decide` returns at once a judgment with `pending=True` — neither valid nor invalid, never
 scored — which `oversight.pending` lists and fills from the run directory (`pending_judgments`,
 `submit_judgment`).
+
+Ending early (Khan et al. 2024): in an interactive protocol a live human judge with `min_rounds` set may answer a
+question request with `request.end()` once that many rounds have been played; `ask` then returns a turn of kind
+`END_TURN` and the protocol goes straight to the decision. Every live judgment records the rounds the judge saw and
+whether it ended the debate early (`meta["human"]["rounds_seen"]`, `["ended_early"]`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
+from judges.base import END_TURN
 from oversight.episode import Judgment, Provenance, Turn
 from oversight.hashing import stable_hash
+from oversight.human_channel import (
+    ENDED,
+    HumanChannel,
+    HumanDecision,
+    HumanRequest,
+    live_channel,
+    rounds_seen,
+    use_channels,
+)
 from oversight.judge_entry import check_judge_id
 from oversight.transcript import Verdict, View, make_turn
 
@@ -39,109 +49,30 @@ class HumanUnavailableError(RuntimeError):
     """A human judge was asked something only a live session can answer (a question between rounds)."""
 
 
-@dataclass
-class HumanDecision:
-    """What a person answered: probabilities per answer *as shown* (A, B, ...), a rationale, and what the
-    interface observed (`detail`: seconds spent, the probability trajectory, rounds seen, whether the judge
-    ended early — stored under the judgment's `meta["human"]`)."""
-
-    probabilities: list[float]
-    rationale: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class HumanRequest:
-    """One thing a human judge is asked: `kind` "decide" (answer with `decide`) or "ask" (answer with `ask`),
-    about `view`. `asked_at` is `time.monotonic()` when it was queued."""
-
-    kind: Literal["decide", "ask"]
-    view: View
-    judge_id: str
-    future: asyncio.Future[Any]
-    asked_at: float = field(default_factory=time.monotonic)
-    answered: bool = False
-
-    def decide(self, probabilities: Sequence[float], rationale: str = "", **detail: Any) -> None:
-        """Answer a "decide" request: one probability per answer as shown (they must sum to 1). Raises
-        ValueError for the wrong number of probabilities, values outside [0, 1] or a sum other than 1 (the
-        request stays open, so the interface can ask again), RuntimeError if it was answered already."""
-        if self.kind != "decide":
-            raise RuntimeError("this request asks for a question; answer it with ask(text)")
-        n = len(self.view.order)
-        probs = [float(p) for p in probabilities]
-        if len(probs) != n:
-            raise ValueError(f"give {n} probabilities (one per answer shown), got {len(probs)}")
-        if any(not 0.0 <= p <= 1.0 or math.isnan(p) for p in probs):
-            raise ValueError(f"probabilities must be in [0, 1], got {probs}")
-        if not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
-            raise ValueError(f"probabilities must sum to 1, got {sum(probs):g}")
-        self._resolve(HumanDecision(probs, rationale, dict(detail)))
-
-    def ask(self, text: str) -> None:
-        """Answer an "ask" request with the question to put to the participants (must not be empty)."""
-        if self.kind != "ask":
-            raise RuntimeError("this request asks for a decision; answer it with decide(...)")
-        if not text.strip():
-            raise ValueError("the question is empty")
-        self._resolve(text.strip())
-
-    def _resolve(self, value: Any) -> None:
-        if self.answered or self.future.done():
-            raise RuntimeError("this request was answered already")
-        self.answered = True  # set at once: the future itself is resolved on its loop, maybe a moment later
-        self.future.get_loop().call_soon_threadsafe(_set_result, self.future, value)
-
-
-def _set_result(future: asyncio.Future[Any], value: Any) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-class HumanChannel:
-    """The queue between human judges and an interface: `requests` receives every `HumanRequest`, in order."""
-
-    def __init__(self) -> None:
-        self.requests: asyncio.Queue[HumanRequest] = asyncio.Queue()
-
-    async def next(self) -> HumanRequest:
-        """The next request (waits for one)."""
-        return await self.requests.get()
-
-
-_CHANNELS: ContextVar[Mapping[str, HumanChannel] | None] = ContextVar("oversight_human_channels", default=None)
-
-
-@contextmanager
-def use_channels(channels: Mapping[str, HumanChannel]) -> Iterator[None]:
-    """Within this block (and the experiment runs started in it), human judges with these ids decide live
-    through their channel instead of leaving their judgments pending."""
-    for judge_id in channels:
-        check_judge_id(judge_id)
-    token = _CHANNELS.set(dict(channels))
-    try:
-        yield
-    finally:
-        _CHANNELS.reset(token)
-
-
-def live_channel(judge_id: str) -> HumanChannel | None:
-    """The channel `use_channels` set for `judge_id`, if any."""
-    channels = _CHANNELS.get()
-    return channels.get(judge_id) if channels else None
-
-
 class HumanJudge:
     """A person judging. `identity` is `human/<judge_id>`. With a `channel` it asks live; without one its
-    `decide` leaves a pending judgment (and `ask` raises `HumanUnavailableError`). Raises ValueError for an
-    unsafe judge id."""
+    `decide` leaves a pending judgment (and `ask` raises `HumanUnavailableError`). `min_rounds`: in interactive
+    protocols the person may end the debate once this many rounds have been played (None: never). Raises
+    ValueError for an unsafe judge id or a `min_rounds` below 1. One instance judges one episode (the protocol
+    kit builds one per episode): it remembers whether its judge ended the debate."""
 
-    def __init__(self, judge_id: str, channel: HumanChannel | None = None, *, instructions: str = INSTRUCTIONS) -> None:
+    def __init__(
+        self,
+        judge_id: str,
+        channel: HumanChannel | None = None,
+        *,
+        instructions: str = INSTRUCTIONS,
+        min_rounds: int | None = None,
+    ) -> None:
         self.judge_id = check_judge_id(judge_id)
+        if min_rounds is not None and min_rounds < 1:
+            raise ValueError(f"min_rounds: must be >= 1, got {min_rounds}")
         self.channel = channel
         self.instructions = instructions
+        self.min_rounds = min_rounds
         self.identity = f"human/{judge_id}"
         self.name = self.identity
+        self.ended_after: int | None = None  # rounds played when this judge ended the debate (None: it did not)
 
     def _provenance(self, view: View) -> Provenance:
         return Provenance(
@@ -160,18 +91,28 @@ class HumanJudge:
         request = HumanRequest("decide", view, self.judge_id, asyncio.get_running_loop().create_future())
         await self.channel.requests.put(request)
         decision: HumanDecision = await request.future
+        decision.detail.setdefault("rounds_seen", rounds_seen(view))
+        decision.detail.setdefault("ended_early", self.ended_after is not None)
         return Verdict(human_judgment(self.identity, self.judge_id, view.order, decision, self._provenance(view)))
 
     async def ask(self, view: View) -> Turn:
-        """The person's question between rounds (live only)."""
+        """The person's question between rounds (live only), or, when they end the debate (allowed once
+        `min_rounds` rounds are played: `view.round` is the 0-based round just finished), an unseen turn of kind
+        `END_TURN`. Raises `HumanUnavailableError` offline."""
         if self.channel is None:
             raise HumanUnavailableError(
-                f"human judge {self.judge_id!r} is offline: questions between rounds need a live session"
+                f"human judge {self.judge_id!r} is offline: questions between rounds need a live session "
+                "(oversight judge --live SPEC)"
             )
-        request = HumanRequest("ask", view, self.judge_id, asyncio.get_running_loop().create_future())
+        may_end = self.min_rounds is not None and view.round + 1 >= self.min_rounds
+        loop = asyncio.get_running_loop()
+        request = HumanRequest("ask", view, self.judge_id, loop.create_future(), may_end=may_end)
         await self.channel.requests.put(request)
-        text: str = await request.future
-        return make_turn(view.role, text, kind="question", round=view.round, meta={"human": self.judge_id})
+        answer: Any = await request.future
+        if answer is ENDED:
+            self.ended_after = view.round + 1
+            return make_turn(view.role, "", kind=END_TURN, round=view.round, meta={"human": self.judge_id})
+        return make_turn(view.role, answer, kind="question", round=view.round, meta={"human": self.judge_id})
 
 
 def pending_judgment(identity: str, judge_id: str, provenance: Provenance) -> Judgment:
@@ -208,6 +149,7 @@ def human_judgment(
 
 
 __all__ = [
+    "END_TURN",
     "HumanChannel",
     "HumanDecision",
     "HumanJudge",
@@ -217,5 +159,6 @@ __all__ = [
     "human_judgment",
     "live_channel",
     "pending_judgment",
+    "rounds_seen",
     "use_channels",
 ]

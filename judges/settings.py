@@ -19,7 +19,7 @@ from oversight.models.base import Model
 
 #: settings added after episode ids were first hashed from configs: left out of a config's dump at their
 #: defaults, so the episode ids of specs that do not set them stay what they were
-_OMIT_AT_DEFAULT = {"mode": "logprobs", "swap": False, "reason_words": 80, "max_tokens": None}
+_OMIT_AT_DEFAULT = {"mode": "logprobs", "swap": False, "reason_words": 80, "max_tokens": None, "min_rounds": None}
 
 
 class JudgeSettings(BaseModel):
@@ -28,6 +28,8 @@ class JudgeSettings(BaseModel):
     `mode`: `logprobs` (probability from the answer letter's top logprobs), `stated` (from a stated confidence)
     or `reason` (a short rationale first, then answer and confidence). `swap`: decide twice with the answer order
     (and A/B speaker labels) swapped and average the two (both verdicts kept; position bias recorded).
+    `min_rounds`: a live human judge of an interactive protocol may end it once this many rounds are played, as
+    in Khan et al. 2024 (None: every round is played; model judges never end early).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -39,6 +41,7 @@ class JudgeSettings(BaseModel):
     swap: bool = False
     reason_words: int = Field(default=80, ge=1)  # the rationale's word limit in mode "reason"
     max_tokens: int | None = Field(default=None, ge=1)  # None: 96, or 320 in mode "reason"
+    min_rounds: int | None = Field(default=None, ge=1)  # None: a human judge cannot end the debate early
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -93,7 +96,7 @@ def build_entry_judge(
         raise ValueError(f"judge {entry.name!r} is a sparse-pixel judge: it decides only in the pixel protocols")
     if entry.kind == "human":
         judge_id = entry.human or entry.name
-        return HumanJudge(judge_id, live_channel(judge_id))
+        return HumanJudge(judge_id, live_channel(judge_id), min_rounds=settings.min_rounds)
     jurors = [
         Juror(
             build_entry_judge(j, models, settings, temperature=temperature, truth=truth),

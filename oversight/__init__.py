@@ -31,6 +31,7 @@ LAZY_MODULES = (
     "oversight.quotes",
     "oversight.protocol_registry",
     "oversight.pending",
+    "oversight.judging_queue",
     "oversight.judge_view",
     "protocols",
     "agents",

@@ -11,6 +11,10 @@ line; `seen(row, turn)` rebuilds one turn's prompts from `pool.jsonl`, which is 
 The index never writes. Like every reader of the store, it drops a torn last line (reported in `torn`, and read
 again by the next `scan` once the writer completes it), reports other unreadable lines in `problems` instead of
 failing, and keeps the last of several lines with the same episode id (an errored episode re-run by a resume).
+
+Judgments given after an episode was stored (a human judging offline: `judgments.jsonl`) are laid over it as every
+reader of the store does: such an episode's row gets its status from the episode with them applied, `episode`
+returns it judged, and each `scan` re-reads the file when it has grown (so `r` in the viewer shows new judgments).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight.episode import Episode
+from oversight.judgments_log import JUDGMENTS_FILE, SubmittedJudgment, apply_submissions, read_submissions
 from oversight.store import EPISODES_FILE, POOL_FILE, SEEN_POOL, StoreError, pooled_messages
 from oversight.types import ChatMessage
 
@@ -38,17 +43,21 @@ class Status(StrEnum):
     INVALID = "invalid"  #: no readable final judgment (or no judgment at all)
     ERROR = "error"  #: the protocol raised; `error_type` says what
     UNSCORED = "unscored"  #: judged, but the question has no gold answer
-    #: waiting for a human judgment; reserved for the store's pending state (not written by any protocol yet)
+    #: the final judgment waits for a human (`Judgment.pending`): never scored, never counted as wrong
     PENDING = "pending"
 
 
-def status_of(*, correct: bool | None, scorable: bool, error_type: str | None, judged: bool) -> Status:
+def status_of(
+    *, correct: bool | None, scorable: bool, error_type: str | None, judged: bool, pending: bool = False
+) -> Status:
     """The status of an episode from its stored fields; `scorable`: it has a gold choice or gold answers;
-    `judged`: its final judgment is valid."""
+    `judged`: its final judgment is valid; `pending`: its final judgment waits for a human."""
     if error_type:
         return Status.ERROR
     if correct is not None:
         return Status.CORRECT if correct else Status.INCORRECT
+    if pending:
+        return Status.PENDING
     if not judged:
         return Status.INVALID
     return Status.INVALID if scorable else Status.UNSCORED
@@ -92,8 +101,7 @@ _TAIL = re.compile(
 _ERROR_TYPE = b',"error_type":'
 _POOL_AT = b',"' + SEEN_POOL.encode() + b'":['
 _META_END = re.compile(rb'(?:[{,]"label":' + _S + rb')?(?:[{,]"task":' + _S + rb")?\}")
-_LAST_VALID = b',"valid":'
-_NO_JUDGMENTS = b'"judgments":[]'
+_JUDGMENTS_AT = b'],"judgments":['  # the turns list closes, then the top-level judgments
 MAX_PROBLEMS = 100  # unreadable lines reported in detail (all are counted)
 
 
@@ -129,6 +137,9 @@ class EpisodeIndex:
         self._lock = threading.Lock()
         self._intern: dict[str, str] = {}
         self._pool: _Pool | None = None
+        self._submitted: dict[str, list[SubmittedJudgment]] = {}  # judgments.jsonl, by episode id
+        self._submitted_size = -1
+        self.submissions_error: str | None = None  # why judgments.jsonl could not be read (then it is ignored)
 
     # -- scanning -------------------------------------------------------------------------------------------
 
@@ -141,6 +152,7 @@ class EpisodeIndex:
             if mm is None:
                 return 0
             end = self._mapped
+            self._refresh_submissions(mm)
             pos, line, done = self._pos, self._line, 0
             find = mm.find
             self.torn = None
@@ -157,6 +169,8 @@ class EpisodeIndex:
                         self.parsed_whole += 1
                         row = self._slow(mm, pos, nl, line)
                     if isinstance(row, Row):
+                        if row.id in self._submitted:
+                            row.status = self._judged_status(mm, row)
                         self._add(row)
                     elif nl + 1 == end:  # an unreadable *last* line: torn by a crash mid-write, or being written
                         self.torn = line
@@ -168,6 +182,51 @@ class EpisodeIndex:
                 done += 1
             self._pos, self._line, self.size = pos, line, pos
             return done
+
+    def _refresh_submissions(self, mm: mmap.mmap) -> None:
+        """Re-read `judgments.jsonl` if it changed size, and give the rows it now judges their new status."""
+        path = self.run_dir / JUDGMENTS_FILE
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size == self._submitted_size:
+            return
+        self._submitted_size = size
+        try:
+            fresh = read_submissions(self.run_dir) if size else {}
+            self.submissions_error = None
+        except (OSError, ValueError) as err:
+            self.submissions_error = str(err)
+            return
+        changed = {k for k, v in fresh.items() if len(v) != len(self._submitted.get(k, ()))}
+        self._submitted = fresh
+        for episode_id in changed:
+            at = self._by_id.get(episode_id)
+            if at is not None:
+                row = self.rows[at]
+                row.status = self._judged_status(mm, row)
+
+    def _judged_status(self, mm: mmap.mmap, row: Row) -> Status:
+        """`row`'s status once the judgments given later are applied to its episode (parsed in full)."""
+        try:
+            ep = self._overlaid(Episode.model_validate_json(mm[row.offset : row.offset + row.length]))
+        except ValueError:
+            return row.status
+        final = ep.final
+        return status_of(
+            correct=ep.correct,
+            scorable=ep.scorable,
+            error_type=ep.error_type,
+            judged=bool(final and final.valid),
+            pending=bool(final and final.pending),
+        )
+
+    def _overlaid(self, ep: Episode) -> Episode:
+        subs = self._submitted.get(ep.id)
+        if not subs:
+            return ep
+        return apply_submissions(ep, [sub.model_copy(deep=True) for sub in subs])  # the cache stays as read
 
     @property
     def complete(self) -> bool:
@@ -221,10 +280,12 @@ class EpisodeIndex:
         gold = None if judge.group(2) == b"null" else int(judge.group(2))
         scorable = gold is not None or bool(judge.group(3))
         error_type = None if tail.group(4) == b"null" else _text(tail.group(5))
-        # The last `"valid":` before the tail is the final judgment's (no Judgment field after it holds one).
-        valid_at = mm.rfind(_LAST_VALID, judge.end(), at)
-        empty = mm[at - len(_NO_JUDGMENTS) + 1 : at + 1] == _NO_JUDGMENTS
-        judged = not empty and valid_at >= 0 and mm[valid_at + len(_LAST_VALID) : valid_at + 13] == b"true"
+        judged = pending = False
+        if correct is None and error_type is None:  # only then does the status depend on the final judgment
+            final = _final_judgment(mm, judge.end(), at)
+            if final is None:
+                return None
+            judged, pending = final
         protocol = _text(head.group(3))
         return self._row(
             line,
@@ -236,7 +297,7 @@ class EpisodeIndex:
             label or protocol,
             _text(judge.group(1)),
             task,
-            status_of(correct=correct, scorable=scorable, error_type=error_type, judged=judged),
+            status_of(correct=correct, scorable=scorable, error_type=error_type, judged=judged, pending=pending),
             int(tail.group(2)),
             float(tail.group(3)),
             error_type,
@@ -253,10 +314,13 @@ class EpisodeIndex:
             judgments = data.get("judgments") or []
             final = judgments[-1] if judgments else None
             judged = bool(final and final.get("valid", True))
+            pending = bool(final and final.get("pending", False))
             protocol = str(data["protocol"])
             error_type = data.get("error_type")
             scorable = data.get("gold") is not None or bool(data.get("gold_answers"))
-            status = status_of(correct=data.get("correct"), scorable=scorable, error_type=error_type, judged=judged)
+            status = status_of(
+                correct=data.get("correct"), scorable=scorable, error_type=error_type, judged=judged, pending=pending
+            )
             return self._row(
                 line,
                 start,
@@ -332,11 +396,13 @@ class EpisodeIndex:
             return self._mm[row.offset : row.offset + row.length]
 
     def episode(self, row: Row) -> Episode:
-        """The full Episode of `row` (turns' pooled prompts not rebuilt: see `seen`); raises `StoreError`."""
+        """The full Episode of `row`, with the judgments given later applied (turns' pooled prompts not rebuilt:
+        see `seen`); raises `StoreError`."""
         try:
-            return Episode.model_validate_json(self.raw(row))
+            ep = Episode.model_validate_json(self.raw(row))
         except ValueError as err:
             raise StoreError(f"{self.path}:{row.line}: corrupt episode line ({str(err).splitlines()[0]})") from None
+        return self._overlaid(ep)
 
     def seen(self, row: Row, episode: Episode, turn: int) -> list[ChatMessage] | None:
         """The messages turn `turn` of `row`'s episode saw: stored inline, or rebuilt from the pool (read lazily).
@@ -370,6 +436,30 @@ class EpisodeIndex:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+
+
+def _final_judgment(mm: mmap.mmap, start: int, at: int) -> tuple[bool, bool] | None:
+    """(valid, pending) of the last judgment of the top-level `judgments` list that closes at `at`, or
+    (False, False) when the list is empty; None when it cannot be read that way (then the line is parsed whole).
+
+    The list is parsed in full: a judgment's own `valid` is followed by its parts (a swapped judge's two orders,
+    a jury's jurors), which hold `valid` keys of their own. Its opening is the last `],"judgments":[` before
+    `at`; a look-alike key nested inside a judgment would leave the slice unbalanced, and the parse fails."""
+    opening = mm.rfind(_JUDGMENTS_AT, start, at)
+    if opening < 0:
+        return None
+    try:
+        judgments = json.loads(mm[opening + len(_JUDGMENTS_AT) - 1 : at + 1])
+    except ValueError:
+        return None
+    if not isinstance(judgments, list):
+        return None
+    if not judgments:
+        return False, False
+    final = judgments[-1]
+    if not isinstance(final, dict):
+        return None
+    return bool(final.get("valid", True)), bool(final.get("pending", False))
 
 
 def _label_and_task(mm: mmap.mmap, start: int, end: int) -> tuple[str | None, str | None] | None:

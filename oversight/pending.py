@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight.episode import Episode, JudgeView, Judgment, Provenance
+from oversight.human_channel import checked_probabilities
 from oversight.judge_entry import check_judge_id
 from oversight.judge_view import rebuild_transcript
 from oversight.judgments_log import (
@@ -144,7 +145,7 @@ def submit_judgment(
     waiting_for = _judge_id(slot)
     if judge_id is not None and judge_id != waiting_for:
         raise ValueError(f"episode {episode_id}: the judgment at {path} waits for {waiting_for!r}, not {judge_id!r}")
-    probs = _checked(probabilities, len(ep.choices))
+    probs = checked_probabilities(probabilities, len(ep.choices))
     order = slot.provenance.order_shown or list(range(len(ep.choices)))
     choice = max(order, key=lambda i: (probs[i], -order.index(i)))
     prov: Provenance = slot.provenance.model_copy()
@@ -161,19 +162,6 @@ def submit_judgment(
     )
     append_submission(run, SubmittedJudgment(episode=episode_id, path=path, judgment=judgment))
     return judgment
-
-
-def _checked(probabilities: Sequence[float], n: int) -> list[float]:
-    import math
-
-    probs = [float(p) for p in probabilities]
-    if len(probs) != n:
-        raise ValueError(f"give {n} probabilities (one per answer), got {len(probs)}")
-    if any(not 0.0 <= p <= 1.0 or math.isnan(p) for p in probs):
-        raise ValueError(f"probabilities must be in [0, 1], got {probs}")
-    if not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
-        raise ValueError(f"probabilities must sum to 1, got {sum(probs):g}")
-    return probs
 
 
 __all__ = ["PendingJudgment", "episode_pending", "find_episode", "pending_judgments", "submit_judgment"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import string
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from oversight.episode import JudgeView, Judgment, Outcome, ProtocolResult, Turn
 from oversight.quotes import escape, render_speech
@@ -23,6 +24,9 @@ LETTERS = string.ascii_uppercase
 #: "Answer: X" as agents and judges read it; the letter must be upper case ("answer a question" is not an answer).
 ANSWER_RE = re.compile(r"(?i:answer\s*(?:is)?\s*[:：]?)\s*[\(\[\*\"']*\s*([A-Z])(?![A-Za-z0-9])")
 _WORD = re.compile(r"\S+")
+#: the kind of turn a judge's `ask` returns to end an interactive protocol early instead of asking (a live human
+#: judge, once the protocol's `judge.min_rounds` are played); the protocol records it unseen and goes to the decision
+END_TURN = "end"
 
 
 def is_judge_role(role: str) -> bool:
@@ -160,6 +164,9 @@ class Transcript:
         started = _STARTED.get()
         if started is not None:
             started.append(self)
+        self._watcher = _WATCHER.get()  # read once: a live interface following this episode (usually None)
+        if self._watcher is not None:
+            self._watcher.started(self)
 
     @classmethod
     def start(cls, question: Question, **kw: Any) -> Transcript:
@@ -182,6 +189,8 @@ class Transcript:
                 self._shown.append(len(self.turns))
                 self._shown_blocks.append(block)
             self.turns.append(turn)
+        if self._watcher is not None and turns:
+            self._watcher.added(self, turns, visible)
 
     def view_for(
         self,
@@ -240,6 +249,8 @@ class Transcript:
         )
         if task == "decide":  # a judge's (or the expert tier's) decision: recorded with its verdict at close
             self._decide_views.append(view)
+        if self._watcher is not None:
+            self._watcher.viewed(self, view)
         return view
 
     def close(self, *verdicts: Verdict | Judgment, result: ProtocolResult | None = None) -> Outcome:
@@ -319,6 +330,34 @@ CHARS_PER_WORD = 12
 def char_limit(word_limit: int | None) -> int | None:
     """The character cap that goes with `word_limit` (None: no cap)."""
     return None if word_limit is None else CHARS_PER_WORD * word_limit
+
+
+class TranscriptWatcher(Protocol):
+    """Follows the transcripts started under `watch_transcripts` as they grow (a live interface: a human judge
+    watching turns arrive). Called synchronously from the protocol's task: keep each call short."""
+
+    def started(self, transcript: Transcript) -> None:
+        """A transcript was created (a new episode, in most protocols)."""
+
+    def added(self, transcript: Transcript, turns: Sequence[Turn], visible: bool) -> None:
+        """`turns` were appended (`visible=False`: turns no participant is shown)."""
+
+    def viewed(self, transcript: Transcript, view: View) -> None:
+        """A view was made for a participant (the protocol is about to ask it for something)."""
+
+
+_WATCHER: ContextVar[TranscriptWatcher | None] = ContextVar("oversight_transcript_watcher", default=None)
+
+
+@contextmanager
+def watch_transcripts(watcher: TranscriptWatcher) -> Iterator[None]:
+    """Within this block (and the tasks started in it, e.g. an experiment run), every new transcript reports to
+    `watcher`: when it starts, each turn added, each view made."""
+    token = _WATCHER.set(watcher)
+    try:
+        yield
+    finally:
+        _WATCHER.reset(token)
 
 
 def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
@@ -414,8 +453,10 @@ def model_turn(
 __all__ = [
     "ANSWER_RE",
     "CHARS_PER_WORD",
+    "END_TURN",
     "LETTERS",
     "Transcript",
+    "TranscriptWatcher",
     "Verdict",
     "View",
     "char_limit",
@@ -423,4 +464,5 @@ __all__ = [
     "make_turn",
     "model_turn",
     "render_turn",
+    "watch_transcripts",
 ]

@@ -23,6 +23,7 @@ from protocols.kit import (
     RetrievalSettings,
     SpeechConfig,
     balance_of,
+    ended,
     identities,
     judge_for,
     judge_question,
@@ -83,6 +84,7 @@ async def consultancy(
             side = pick.answer
         result.chosen = pick.answer is not None
 
+    last = cfg.rounds - 1  # the last round played (earlier when the judge ends the consultancy)
     for rnd in range(cfg.rounds):
         view = t.view_for("consultant", answer=side, round=rnd, word_limit=cfg.word_limit)
         speech = await consultant.argue(view)
@@ -98,9 +100,11 @@ async def consultancy(
             )
         )
         if cfg.interactive and rnd < cfg.rounds - 1:
-            await judge_question(t, judge, rnd, cfg.question_word_limit)
+            if ended(await judge_question(t, judge, rnd, cfg.question_word_limit)):
+                last = rnd
+                break
 
-    verdict = await judge.decide(t.view_for("judge", task="decide", round=cfg.rounds - 1))
+    verdict = await judge.decide(t.view_for("judge", task="decide", round=last))
     result.sides = {"consultant": side}
     if q.answer is not None:
         result.consultant_correct = side == q.answer

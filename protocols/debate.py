@@ -30,6 +30,7 @@ from protocols.kit import (
     RetrievalSettings,
     SpeechConfig,
     balance_of,
+    ended,
     identities,
     judge_for,
     judge_question,
@@ -122,6 +123,7 @@ async def debate(
             turn, role=role, round=rnd, answer=answer_of[role], word_limit=limit, context=q.context, quotes=cfg.quotes
         )
 
+    last = cfg.rounds - 1  # the last round played (earlier when the judge ends the debate)
     for rnd in range(cfg.rounds):
         if cfg.simultaneous:  # nobody sees this round's other speech
             views = [view(r, rnd, hide_round=rnd) for r in speakers]
@@ -140,9 +142,11 @@ async def debate(
                 reply.kind, reply.meta["to"] = "answer", asker
                 t.add(reply)
         if cfg.interactive and rnd < cfg.rounds - 1:
-            await judge_question(t, judge, rnd, cfg.question_word_limit)
+            if ended(await judge_question(t, judge, rnd, cfg.question_word_limit)):
+                last = rnd
+                break
 
-    verdict = await judge.decide(t.view_for("judge", task="decide", round=cfg.rounds - 1))
+    verdict = await judge.decide(t.view_for("judge", task="decide", round=last))
     result.agents = identities(**agent_of, judge=judge)
     return t.close(verdict, result=result)
 

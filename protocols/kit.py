@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from agents.base import Arguer
 from agents.persuasion import Critic, PersuasiveArguer
 from agents.retrieval import RetrievalArguer
-from judges.base import Judge
+from judges.base import END_TURN, Judge
 from judges.settings import JudgeSettings, build_entry_judge, build_judge
 from oversight.counterbalance import Balance, OrderPolicy
 from oversight.episode import Turn
@@ -170,11 +170,22 @@ def balance_of(question: Question, seed: int, balance: Balance | None) -> Balanc
 
 
 async def judge_question(t: Transcript, judge: Judge, round: int, word_limit: int | None) -> Turn:
-    """The judge's question between rounds (interactive protocols), added to the transcript and returned."""
+    """The judge's question between rounds (interactive protocols), added to the transcript and returned. A judge
+    that ends the debate instead returns a turn of kind `END_TURN` (see `ended`): it is recorded unseen, and the
+    protocol should go straight to the decision."""
     asked = await judge.ask(t.view_for("judge", task="ask", round=round, word_limit=word_limit))
+    if asked.kind == END_TURN:
+        asked.role, asked.round = "judge", round
+        t.add(asked, visible=False)
+        return asked
     asked.role, asked.round, asked.kind = "judge", round, "question"
     t.add(limit_words(asked, word_limit))
     return asked
+
+
+def ended(turn: Turn) -> bool:
+    """Whether the judge's turn `judge_question` returned ends the debate (a human judge may, after `min_rounds`)."""
+    return turn.kind == END_TURN
 
 
 def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any] | None]:

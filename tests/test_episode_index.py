@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from viewer_runs import base_run
 
-from oversight.episode import Episode, Judgment, Quote, Turn
+from oversight.episode import Episode, JudgeView, Judgment, Provenance, Quote, Turn
 from oversight.episode_index import EpisodeIndex, Row, Status, status_of
 from oversight.store import EPISODES_FILE, POOL_FILE, SPEC_FILE, EpisodeWriter, StoreError, iter_episodes
 from oversight.types import ChatMessage
@@ -26,7 +26,11 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def expected(ep: Episode) -> tuple:
     final = ep.final
     status = status_of(
-        correct=ep.correct, scorable=ep.scorable, error_type=ep.error_type, judged=bool(final and final.valid)
+        correct=ep.correct,
+        scorable=ep.scorable,
+        error_type=ep.error_type,
+        judged=bool(final and final.valid),
+        pending=bool(final and final.pending),
     )
     label = ep.meta.get("label") or ep.protocol
     return (
@@ -160,6 +164,8 @@ TRAPS = [
     ',"seen_pool":[[["user",[0]]]]}',
     '"judgments":[]',
     ',"valid":true',
+    ',"pending":true',
+    '],"judgments":[{"judge":"x","valid":true}],"correct":null',
     'quote "marks" and \\ backslashes',
     "\u00e9\u4e2d\U0001f600",
     "\n\t",
@@ -183,6 +189,34 @@ meta = st.dictionaries(
 
 
 @st.composite
+def judgment_trees(draw: st.DrawFn, depth: int = 2) -> Judgment:
+    """A judgment with every field a judge writes: pending humans, recorded views, probabilities, free-form
+    answers, meta (trajectories, look-alike keys) and parts (swapped orders, jurors) that are judgments too."""
+    pending = draw(st.booleans())
+    parts = draw(st.lists(judgment_trees(depth - 1), max_size=2)) if depth > 0 else []
+    return Judgment(
+        judge=draw(text),
+        valid=False if pending else draw(st.booleans()),
+        pending=pending,
+        choice=None if pending else draw(st.one_of(st.none(), st.integers(0, 1))),
+        answer=draw(st.one_of(st.none(), text)),
+        probabilities=draw(st.one_of(st.none(), st.just([0.25, 0.75]))),
+        method=draw(st.sampled_from(["human", "parsed", "swap", "jury"])),
+        rationale=draw(text),
+        provenance=Provenance(judge=draw(text), order_shown=[1, 0]),
+        view=draw(st.one_of(st.none(), st.just(JudgeView(role="judge", order=[1, 0], turns=[0], question="q?")))),
+        parts=parts,
+        meta=draw(
+            st.dictionaries(
+                st.sampled_from(["human", "valid", "pending", "judgments", "x"]),
+                st.one_of(meta_value, st.just({"trajectory": [{"t": 0.5, "p": [0.5, 0.5]}], "valid": True})),
+                max_size=2,
+            )
+        ),
+    )
+
+
+@st.composite
 def episodes(draw: st.DrawFn) -> Episode:
     turns = [
         Turn(
@@ -194,15 +228,7 @@ def episodes(draw: st.DrawFn) -> Episode:
         )
         for _ in range(draw(st.integers(0, 3)))
     ]
-    judgments = [
-        Judgment(
-            judge=draw(text),
-            valid=draw(st.booleans()),
-            choice=draw(st.one_of(st.none(), st.integers(0, 1))),
-            rationale=draw(text),
-        )
-        for _ in range(draw(st.integers(0, 2)))
-    ]
+    judgments = [draw(judgment_trees()) for _ in range(draw(st.integers(0, 2)))]
     return Episode(
         id=draw(st.text(min_size=1, max_size=12)),
         experiment=draw(text),
@@ -221,6 +247,7 @@ def episodes(draw: st.DrawFn) -> Episode:
         cost=draw(st.floats(0, 10, allow_nan=False)),
         error=draw(st.one_of(st.none(), text)),
         error_type=draw(st.one_of(st.none(), st.sampled_from(["ValueError", 'Odd"Error']))),
+        gold_answers=draw(st.one_of(st.just([]), st.lists(text, min_size=1, max_size=2))),
         meta=draw(meta),
     )
 
@@ -268,3 +295,59 @@ def test_look_alike_text_is_read_fast_and_look_alike_structure_falls_back(tmp_pa
         expected(in_text),
         (*expected(nested)[:3], "debate", *expected(nested)[4:]),
     ]
+
+
+def _human_run(root: Path) -> Path:
+    from oversight.experiment import Experiment, run_experiment
+
+    spec = Experiment.from_dict(
+        {
+            "name": "pending",
+            "tasks": [{"dataset": "gen/hidden-passage", "n": 4}],
+            "protocols": [{"name": "consultancy", "rounds": 1}],
+            "roles": {"consultant": {"model": "scripted/c", "options": {"outputs": ["Answer: A."], "cycle": True}}},
+            "judges": [
+                {"human": "hal"},
+                {"name": "panel", "jurors": [{"simulated": {"accuracy": 1.0}}, {"human": "hal"}]},
+            ],
+            "cache": False,
+            "output_dir": str(root),
+        }
+    )
+    return run_experiment(spec, progress="off").run_dir
+
+
+def test_pending_judgments_are_listed_as_pending_and_judgments_given_later_are_applied(tmp_path: Path):
+    from oversight.judgments_log import JUDGMENTS_FILE
+    from oversight.pending import pending_judgments, submit_judgment
+
+    run = _human_run(tmp_path)
+    index = EpisodeIndex(run)
+    assert index.scan() == 8 and index.parsed_whole == 0
+    assert {r.status for r in index.rows} == {Status.PENDING}
+    waiting = pending_judgments(run, "hal")
+    solo = next(p for p in waiting if p.path == [0])
+    juror = next(p for p in waiting if p.path == [0, 1])
+    for slot, right in ((solo, True), (juror, False)):
+        gold = slot.episode.gold
+        probs = [0.0, 0.0]
+        probs[gold if right else 1 - gold] = 1.0
+        submit_judgment(run, slot.episode_id, slot.path, probs, judge_id="hal")
+    # a later scan re-reads judgments.jsonl and re-states the rows it judges, as a full parse does
+    assert index.scan() == 0
+    by_id = {r.id: r for r in index.rows}
+    assert by_id[solo.episode_id].status is Status.CORRECT
+    assert by_id[juror.episode_id].status in (Status.CORRECT, Status.INCORRECT)  # the jury's rule decides
+    episodes = list(iter_episodes(run, seen=False))
+    assert [fields(r) for r in index.rows] == [expected(ep) for ep in episodes]
+    assert index.episode(by_id[solo.episode_id]).final.method == "human"
+    # a new index reads them from the start
+    fresh = EpisodeIndex(run)
+    fresh.scan()
+    assert [fields(r) for r in fresh.rows] == [expected(ep) for ep in episodes]
+    # a damaged judgments.jsonl is reported and ignored, never a crash
+    log = run / JUDGMENTS_FILE
+    log.write_bytes(b"not json\n" + log.read_bytes())
+    broken = EpisodeIndex(run)
+    assert broken.scan() == 8 and "judgments.jsonl:1" in (broken.submissions_error or "")
+    assert {r.status for r in broken.rows} == {Status.PENDING}

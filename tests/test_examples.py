@@ -52,8 +52,9 @@ def test_example_loads_validates_and_expands(path: Path):
     for proto in spec.protocols:  # every config key is one the protocol knows (extra keys are rejected)
         get_protocol(proto.name).config.model_validate(proto.config)
     text = path.read_text()
-    assert f"oversight run examples/{path.name}" in text  # each says how to run it
-    if path.stem not in ("quick", "view"):  # (those two are scripted) runnable without servers or keys, and say how
+    # each says how to run it (a spec judged live by a person, with `oversight judge --live`)
+    assert f"oversight run examples/{path.name}" in text or f"oversight judge --live examples/{path.name}" in text
+    if path.stem not in ("quick", "view", "judging"):  # (scripted) runnable without servers or keys, and say how
         models = _models(spec)
         # the embedded model, or none at all (model-free studies: *_simulated.toml, ida.toml)
         assert models == {LOCAL} or (not models and (path.stem.endswith("_simulated") or path.stem == "ida")), models
@@ -99,6 +100,10 @@ def test_demo_spec_follows_the_options():
     assert all(p.config["rounds"] == 3 for p in spec.protocols if p.name in ("consultancy", "debate"))
     assert _models(spec) == {"openai/gpt-4o-mini"} and spec.concurrency > 1 and spec.output_dir == "elsewhere"
     assert demo_experiment().concurrency == 1  # one in-process model serialises calls anyway
+    assert all(p.config["judge"]["swap"] for p in demo_experiment().protocols)
+    plain = demo_experiment(swap=False)
+    assert all(not p.config.get("judge", {}).get("swap", False) for p in plain.protocols)
+    assert plain.judge_list() == demo_experiment().judge_list()
 
 
 def test_demo_command_is_a_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

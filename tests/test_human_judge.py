@@ -42,7 +42,13 @@ async def test_a_live_human_decides_and_asks_through_the_queue():
     j = ep.final
     order = decide.view.order
     assert j.method == "human" and j.probabilities[order[1]] == 0.75 and j.choice == order[1]
-    assert j.meta["human"] == {"judge_id": "alice", "seconds": 12.5, "trajectory": [[0.0, [0.5, 0.5]]]}
+    assert j.meta["human"] == {
+        "judge_id": "alice",
+        "seconds": 12.5,
+        "trajectory": [[0.0, [0.5, 0.5]]],
+        "rounds_seen": 2,
+        "ended_early": False,
+    }
     assert any(t.kind == "question" and t.content == "Which sentence says so?" for t in ep.turns)
 
 

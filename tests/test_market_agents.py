@@ -130,8 +130,8 @@ async def test_simulated_market_follows_the_evidence_and_is_seeded():
     market = SimulatedMarket(SimulatedJudgeParams(signal_weight=0.0, verified_weight=1.0, unverified_weight=-1.0))
     first = await market.predict(t.view_for("market", task="predict"))
     assert first.meta["distribution"] == [0.5, 0.5] and first.meta["method"] == "simulated"
-    quoted = make_turn("adversary_1", "<quote>Faerma Company was founded in 1926</quote>", answer=0)
-    t.add(verify_quotes(quoted, CONTEXT))
+    quote = "<quote>Faerma Company was founded in 1926</quote>"  # five words: QuoteConfig.min_words
+    t.add(verify_quotes(make_turn("adversary_1", quote, answer=0), CONTEXT))
     after = await market.predict(t.view_for("market", task="predict"))
     assert after.meta["distribution"][0] == pytest.approx(1 / (1 + math.exp(-1)))
     again = await market.predict(t.view_for("market", task="predict"))

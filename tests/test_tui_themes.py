@@ -74,3 +74,39 @@ async def test_t_toggles_the_theme(run_dir: Path):
         await pilot.press("t")
         assert app.theme == "textual-dark"
     assert len(list(iter_episodes(run_dir, seen=False))) == 120
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+async def test_judging_screens_are_readable(tmp_path: Path, theme: str):
+    from judging_support import MODEL_JUDGE, human_arun, human_spec
+
+    from oversight.live_session import live_spec
+    from oversight.tui.judge_app import JudgeApp
+    from oversight.tui.live_app import LiveApp
+
+    run = await human_arun(tmp_path, [{"human": "alice"}], n=2)
+    app = JudgeApp(run, "alice", feedback=True, theme=theme)
+    shots = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        shots["offline"] = app.export_screenshot()
+        await pilot.press("tab", "tab", *"70", "enter", "tab", "tab", "tab", *"why", "ctrl+s")
+        await settle(pilot)
+        shots["feedback"] = app.export_screenshot()
+        await pilot.press("escape", "question_mark")
+        await settle(pilot)
+        shots["help"] = app.export_screenshot()
+    spec, who = live_spec(
+        human_spec(tmp_path, [MODEL_JUDGE], n=1, protocol={"name": "debate", "rounds": 2, "interactive": True}), "lee"
+    )
+    live = LiveApp(spec, who, run_dir=tmp_path / "live" / "run", theme=theme)
+    async with live.run_test(size=(80, 24)) as pilot:
+        for _ in range(400):
+            req = live.screen_live.request
+            if req is not None and req.kind == "ask":
+                break
+            await pilot.pause(0.01)
+        await pilot.pause(0.2)  # (not settle: the live run's workers wait for the person)
+        shots["live-ask"] = live.export_screenshot()
+    for name, svg in shots.items():
+        assert worst(svg) == [], f"{theme} {name}"

@@ -20,6 +20,7 @@ COMMAND_MODULES += ["oversight.cli.tree_cmd"]
 COMMAND_MODULES += ["oversight.cli.rejudge_cmd"]
 COMMAND_MODULES += ["oversight.cli.view_cmd"]
 COMMAND_MODULES += ["oversight.cli.export_cmd"]
+COMMAND_MODULES += ["oversight.cli.judge_cmd"]
 
 
 def build_parser() -> argparse.ArgumentParser:

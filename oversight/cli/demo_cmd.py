@@ -63,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rounds", type=int, default=DEFAULT_ROUNDS, help=f"consultancy/debate rounds (default {DEFAULT_ROUNDS})"
     )
     demo.add_argument("--no-expert", action="store_true", help="skip the expert tier (faster; no PGR)")
+    demo.add_argument(
+        "--no-swap",
+        action="store_true",
+        help="the plain judge: one verdict per transcript in its counterbalanced order, not both orders averaged "
+        "(half the judge calls; its accuracy then carries its position bias)",
+    )
     demo.add_argument("--out", default="runs", metavar="DIR", help="root of run directories (default: runs)")
     demo.add_argument("--run-id", metavar="ID", help="name of the run directory (default: timestamp)")
     cache = demo.add_mutually_exclusive_group()
@@ -83,9 +89,11 @@ def demo_experiment(
     options: dict[str, Any] | None = None,
     rounds: int = DEFAULT_ROUNDS,
     expert: bool = True,
+    swap: bool = True,
     output_dir: str | Path = "runs",
 ) -> Experiment:
-    """The demo's `Experiment`: the shipped `demo.toml` with these settings. Raises `SpecError` for bad values."""
+    """The demo's `Experiment`: the shipped `demo.toml` with these settings (`swap=False`: every judge plain, one
+    verdict per transcript). Raises `SpecError` for bad values."""
     from oversight.experiment import Experiment
 
     data = tomllib.loads(resources.files("oversight.experiment").joinpath("demo.toml").read_text())
@@ -94,6 +102,8 @@ def demo_experiment(
     for proto in data["protocols"]:
         if proto["name"] in _ROUNDED:
             proto["rounds"] = rounds
+        if not swap:
+            proto.pop("judge", None)  # demo.toml's judge tables only switch the swap on
     for role in [*data["roles"].values(), *data["judges"]]:
         role["model"] = model
         if options:
@@ -120,6 +130,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             options=parse_options(args.option),
             rounds=args.rounds,
             expert=not args.no_expert,
+            swap=not args.no_swap,
             output_dir=args.out,
         )
     except SpecError as err:
@@ -150,7 +161,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     comparison = compare([result.run_dir], n_resamples=2000)
     print()
     print(demo_table(comparison))
-    print(position_bias_line(comparison))
+    print(position_bias_line(comparison, swapped=not args.no_swap))
     for row in comparison.pgr:
         if _defined(row.get("pgr")):
             print(f"PGR {row['protocol']}: {row['pgr']:.3f} (naive {row['naive']:.3f}, expert {row['expert']:.3f})")
@@ -185,9 +196,10 @@ def demo_table(comparison: Comparison) -> str:
     return format_table(comparison.summary, _COLUMNS)
 
 
-def position_bias_line(comparison: Comparison) -> str:
+def position_bias_line(comparison: Comparison, swapped: bool = True) -> str:
     """One line on the judge's position bias over the whole run: how many verdicts (both orders of every swapped
-    judgment) picked the answer shown first, with a 95% Wilson interval of that share."""
+    judgment) picked the answer shown first, with a 95% Wilson interval of that share; `swapped` says whether
+    the accuracies averaged both orders."""
     from oversight.metrics.binomial import wilson_interval
 
     picks = [p for r in comparison.records if r.scored for p in r.first_picks]
@@ -195,10 +207,14 @@ def position_bias_line(comparison: Comparison) -> str:
         return "position bias: no valid verdicts"
     k, n = sum(picks), len(picks)
     lo, hi = wilson_interval(k, n)
+    effect = (
+        "Its swapped verdicts are averaged, which removes that pull from the accuracies above."
+        if swapped
+        else "The judge was not swapped (--no-swap), so that pull is in the accuracies above."
+    )
     return (
         f"position bias: the judge picked the answer shown first in {k} of {n} valid verdicts ({k / n:.3f}, 95% CI "
-        f"[{lo:.3f}, {hi:.3f}]); 0.5 = not moved by the order. Its swapped verdicts are averaged, which removes "
-        "that pull from the accuracies above."
+        f"[{lo:.3f}, {hi:.3f}]); 0.5 = not moved by the order. {effect}"
     )
 
 

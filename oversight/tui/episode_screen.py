@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from oversight.episode import Episode, Judgment, ProtocolResult, Turn
 from oversight.episode_index import EpisodeIndex, Row
 from oversight.store import StoreError
-from oversight.transcript import LETTERS, display_name
+from oversight.transcript import END_TURN, LETTERS, display_name
 from oversight.tui.questions import RunQuestions
 from oversight.tui.text import MUTED, legend, safe, speech, status_label
 
@@ -236,7 +236,8 @@ class EpisodeScreen(Screen[None]):
         if any(t.quotes for t in ep.turns):
             widgets.append(Static(legend(), classes="block"))
         for n, turn in enumerate(ep.turns):
-            hidden = turn.kind == "judgment"  # decision attempts are recorded, never shown to any participant
+            # decision attempts and a judge's end of the debate are recorded, never shown to any participant
+            hidden = turn.kind in ("judgment", END_TURN)
             widgets.append(
                 TurnBlock(self, n, self._turn_header(n, turn, hidden), speech(turn.content, turn.quotes), hidden)
             )
@@ -295,15 +296,20 @@ class EpisodeScreen(Screen[None]):
         ep = self.episode
         assert ep is not None
         attempts = f"{j.attempts} attempt{'s' if j.attempts != 1 else ''}"
+        if j.pending:
+            state = ("pending", "$text-primary")
+        else:
+            state = ("valid", "$text-success") if j.valid else ("invalid", "$text-warning")
         head = Content.assemble(
             ("final judgment" if final else "judgment", "bold $text-primary"),
             "  ",
             safe(j.judge),
             f" \u00b7 {j.method} \u00b7 ",
-            ("valid", "$text-success") if j.valid else ("invalid", "$text-warning"),
+            state,
             f" \u00b7 {attempts}",
         )
         lines: list[Content | str] = [head]
+        lines += self._human_lines(j)
         for k, choice in enumerate(self._order()):
             p = j.probabilities[choice] if j.probabilities and choice < len(j.probabilities) else None
             bar = "" if p is None else "\u2588" * round(20 * p)
@@ -328,6 +334,32 @@ class EpisodeScreen(Screen[None]):
         lines.append(Content.styled("provenance", "bold"))
         lines += [Content.assemble(f"  {k:<14}", safe(str(v))) for k, v in facts]
         return Content("\n").join(lines)
+
+    def _human_lines(self, j: Judgment) -> list[Content | str]:
+        """What a human judgment records beyond its probabilities (or whom a pending one waits for); for a jury or
+        a swapped judge, the same for each human part."""
+        out: list[Content | str] = []
+        for leaf in j.leaves():
+            human = leaf.meta.get("human")
+            if leaf.method != "human" or not isinstance(human, dict):
+                continue
+            who = safe(str(human.get("judge_id", leaf.judge)))
+            if leaf.pending:
+                out.append(Content.styled(f"  waiting for human judge {who} (oversight judge)", "$text-primary"))
+                continue
+            facts = [f"human {who}"]
+            if isinstance(human.get("seconds"), int | float):
+                facts.append(f"{human['seconds']:.1f}s")
+            if isinstance(human.get("trajectory"), list):
+                facts.append(f"{len(human['trajectory'])} probability states")
+            if isinstance(human.get("rounds_seen"), int):
+                facts.append(f"{human['rounds_seen']} round(s) seen")
+            if human.get("ended_early"):
+                facts.append("ended the debate early")
+            if human.get("feedback"):
+                facts.append("feedback on")
+            out.append(Content.styled("  " + " \u00b7 ".join(facts), MUTED))
+        return out
 
     def _draw_details(self) -> None:
         widget = self.query_one("#details-text", Static)

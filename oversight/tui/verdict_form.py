@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,6 +34,21 @@ class HumanVerdict:
     rationale: str
     trajectory: tuple[ProbabilityChange, ...]
     elapsed: float
+
+    def record(self, **extra: Any) -> dict[str, Any]:
+        """What a stored human judgment keeps of this verdict (in its `meta["human"]`, beside the judge id):
+        `seconds` spent and the `trajectory`, every state of the probabilities since the form started as
+        `{"t": seconds, "p": [...], "via": "start" | "slider" | "typed"}`, with `p` indexed by choice like
+        `Judgment.probabilities` (not as shown). `extra` adds what the session knows (rounds seen, feedback...)."""
+        trajectory = [{"t": c.t, "p": _by_choice(c.probabilities, self.order), "via": c.via} for c in self.trajectory]
+        return {"seconds": self.elapsed, "trajectory": trajectory, **extra}
+
+
+def _by_choice(shown: tuple[float, ...], order: tuple[int, ...]) -> list[float]:
+    out = [0.0] * len(order)
+    for k, choice in enumerate(order):
+        out[choice] = shown[k]
+    return out
 
 
 class VerdictForm(Vertical):
@@ -104,11 +119,8 @@ class VerdictForm(Vertical):
     def verdict(self) -> HumanVerdict:
         """The form's current content as a HumanVerdict (whether or not it may be submitted)."""
         shown = self.probability_input.probabilities
-        by_choice = [0.0] * len(self.view.order)
-        for k, choice in enumerate(self.view.order):
-            by_choice[choice] = shown[k]
         return HumanVerdict(
-            probabilities=tuple(by_choice),
+            probabilities=tuple(_by_choice(shown, tuple(self.view.order))),
             shown=shown,
             order=tuple(self.view.order),
             rationale=self.rationale,

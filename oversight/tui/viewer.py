@@ -281,6 +281,8 @@ class ViewerApp(OversightApp[None]):
             out.append(f"{index.path.name}: {index.unreadable:,} unreadable line(s) skipped; line {line}: {why}")
         if index.replaced:
             out.append(f"{index.replaced:,} episode(s) recorded twice: the last record of each is shown")
+        if index.submissions_error:
+            out.append(f"judgments given later are not shown: {index.submissions_error}")
         if self.complete and not index.rows and index.torn is None:
             out.append("this run has no finished episodes yet")
         return out

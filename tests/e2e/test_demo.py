@@ -81,3 +81,18 @@ def test_one_demo_run_loads_the_model_once(tmp_path: Path, monkeypatch: pytest.M
     assert result.status == "complete" and result.done == 6
     assert result.summary["calls"]["total"] >= 6 * 2  # judges plus consultant/debaters, all on one model
     assert len(loads) == 1, loads
+
+
+def test_demo_no_swap_judges_each_transcript_once(tmp_path: Path):
+    env = {**os.environ, "OVERSIGHT_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "oversight", "demo", "--n", "1", "--no-expert", "--no-swap", "--progress", "off"]
+    done = subprocess.run(
+        [*argv, "--out", str(tmp_path / "runs"), "--run-id", "plain"], env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "The judge was not swapped (--no-swap)" in done.stdout
+    episodes = list(iter_episodes(tmp_path / "runs" / "demo" / "plain"))
+    assert len(episodes) == 3
+    for ep in episodes:
+        assert ep.final.method != "swap" and not ep.final.parts
