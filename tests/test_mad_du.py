@@ -170,3 +170,23 @@ def test_single_and_majority_entries_come_from_the_debates_first_round(tmp_path)
         assert eps[("majority-3", qid)].meta["answers"] == [debate[0]]
         assert eps[("single", qid)].meta["answers"] == [debate[0][:1]]
         assert all(t.cached for t in eps[("single", qid)].turns)
+
+
+@pytest.mark.slow
+async def test_the_local_model_plays_one_du_debate():
+    """SmolLM2-135M through the Du-style path: each reply's answer is its last number (None when it wrote none),
+    changes of mind are the differences between rounds, and the majority is scored against the gold answer."""
+    q = load_task("gen/du-arithmetic", n=1).questions[0]
+    model = get_model("local/smollm2-135m", n_threads=1)
+    cfg = MADConfig(agents=2, rounds=1, style="du", tie_break="first", temperature=1.0, word_limit=12)
+    ep = (await mad(q, [DuMADAgent(model)] * 2, cfg, seed=0)).episode()
+    assert [(t.role, t.round) for t in ep.turns] == [("agent_1", 0), ("agent_2", 0), ("agent_1", 1), ("agent_2", 1)]
+    for t in ep.turns:
+        assert t.content and t.meta["answer_text"] == last_number(t.content)
+    answers = ep.meta["answers"]
+    assert answers == [[t.meta["answer_text"] for t in ep.turns if t.round == r] for r in (0, 1)]
+    changes = [(c["agent"], c["from"], c["to"]) for c in ep.meta["changes"]]
+    assert changes == [(f"agent_{i + 1}", a, b) for i, (a, b) in enumerate(zip(*answers, strict=True)) if a != b]
+    final = [a for a in answers[-1] if a is not None]
+    assert ep.final.answer == (max(final, key=final.count) if final else None)  # ties: the first agent's
+    assert ep.correct == (None if ep.final.answer is None else ep.final.answer == "246")
