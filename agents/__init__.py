@@ -11,7 +11,7 @@ from agents.debater import Debater
 from agents.decomposer import GoldDecomposer, LLMDecomposer, parse_decomposition
 from agents.distill import ChatStudent, ExternalFineTune, InContextDistiller, read_chat_jsonl, write_chat_jsonl
 from agents.llm import LLMAgent, parse_answer_letter
-from agents.mad import MADAgent
+from agents.mad import DuMADAgent, FreeFormMADAgent, MADAgent, last_number
 from agents.market import LLMMarket, MarketError, SimulatedMarket, format_distribution, read_distribution
 from agents.persuasion import Critic, PersuasiveArguer
 from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
@@ -30,6 +30,8 @@ __all__ = [
     "Critic",
     "Debater",
     "Decomposer",
+    "DuMADAgent",
+    "FreeFormMADAgent",
     "ExternalFineTune",
     "GoldDecomposer",
     "GoldSolver",
@@ -57,6 +59,7 @@ __all__ = [
     "Solver",
     "StepJudge",
     "debate_correct",
+    "last_number",
     "format_distribution",
     "parse_answer_letter",
     "parse_decomposition",

@@ -42,7 +42,8 @@ class PixelDebateGame:
 
     Positions are tuples of revealed pixels. `margin(pos)` is the judge's log-odds of the honest class over the
     liar's, logit[honest] - logit[liar]; the honest debater wins a finished game when it is >= 0 (the judge's
-    tie rule favours the first class named, the honest one).
+    tie rule favours the first class named, the honest one). `solo` set to a side makes that side reveal every
+    pixel (a consultancy: one arguer, the other class never argued for).
     """
 
     judge: SparsePixelJudge
@@ -50,6 +51,7 @@ class PixelDebateGame:
     honest_label: int
     liar_label: int
     first: Side = "honest"
+    solo: Side | None = None
     _contrib: np.ndarray = field(init=False, repr=False)
     _pool: np.ndarray = field(init=False, repr=False)
     _scores: dict[frozenset[int], tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False)
@@ -63,6 +65,8 @@ class PixelDebateGame:
             raise ValueError(f"the liar must claim another class than the honest debater ({self.honest_label})")
         if self.first not in ("honest", "liar"):
             raise ValueError(f"first must be 'honest' or 'liar', got {self.first!r}")
+        if self.solo not in (None, "honest", "liar"):
+            raise ValueError(f"solo must be None, 'honest' or 'liar', got {self.solo!r}")
         self._contrib = self.judge.contributions(self.image)
         self._pool = self.judge.pool_pixels(self.image)
         if len(self._pool) < self.k:
@@ -78,6 +82,8 @@ class PixelDebateGame:
         """Whose turn it is at `pos`, None when the game is over."""
         if len(pos) >= self.k:
             return None
+        if self.solo is not None:
+            return self.solo
         other: Side = "liar" if self.first == "honest" else "honest"
         return self.first if len(pos) % 2 == 0 else other
 

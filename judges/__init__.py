@@ -11,7 +11,7 @@ from judges.pixel_judge import PixelJudgeConfig, SparsePixelJudge, load_pixel_ju
 from judges.settings import JudgeSettings, build_entry_judge, build_judge
 from judges.simulated import QuoteCountJudge, SimulatedJudge
 from judges.swap import SwapJudge
-from oversight.judge_entry import JudgeEntry, SimulatedJudgeParams
+from oversight.judge_entry import JudgeEntry, PixelJudgeParams, SimulatedJudgeParams
 
 __all__ = [
     "HumanChannel",
@@ -27,6 +27,7 @@ __all__ = [
     "JuryRule",
     "LLMJudge",
     "PixelJudgeConfig",
+    "PixelJudgeParams",
     "QuoteCountJudge",
     "SimulatedJudge",
     "SimulatedJudgeParams",

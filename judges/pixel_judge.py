@@ -23,37 +23,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from oversight.hashing import stable_hash
+from oversight.judge_entry import PixelJudgeParams
 from oversight.tasks.images import ImageSet, load_image_set
 
-Pool = Literal["nonzero", "all"]
+Pool = Literal["nonzero", "all"]  # the values of `PixelJudgeParams.pool`
 #: bump when training or the file layout changes, so old cached judges are not reused.
 FORMAT_VERSION = 2
 
 
-class PixelJudgeConfig(BaseModel):
-    """What a sparse-pixel judge is: dataset, pixels k, capacity (hidden layer sizes), seed and training budget.
+class PixelJudgeConfig(PixelJudgeParams):
+    """What a sparse-pixel judge is: dataset, pixels k, capacity (hidden layer sizes), seed and training budget
+    (the fields of `oversight.judge_entry.PixelJudgeParams`, which a spec's `pixel = {...}` judge entry gives,
+    plus the dataset).
 
     `train_masks` is the number of (image, random mask) training examples: ceil(train_masks / n_train) epochs,
     each over every training image with a fresh mask. The defaults are the judges of docs/reproductions.md.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     dataset: str
-    k: int = Field(ge=1)
-    hidden: tuple[int, ...] = Field(default=(256,), min_length=1)
-    seed: int = 0
-    pool: Pool = "all"
-    train_masks: int = Field(default=2_400_000, ge=1)
-    batch_size: int = Field(default=256, ge=1)
-    learning_rate: float = Field(default=1e-3, gt=0)
-    weight_decay: float = Field(default=1e-4, ge=0)
-    #: 0, or a block size b: the input also gets each revealed pixel's b x b cell (value and mask), so the network
-    #: can share what it learns across neighbouring pixels; folded into per-pixel weights after training.
-    block: int = Field(default=0, ge=0)
 
     @property
     def name(self) -> str:

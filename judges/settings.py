@@ -83,7 +83,8 @@ def build_entry_judge(
     """The judge `entry` describes for one episode. `settings` (the protocol's judge settings) shape every LLM
     judge in it (mode, retries, temperature) and `swap` wraps every model and simulated judge; human judges
     decide in the order shown. `truth` is the gold answer's text, for simulated judges only. Raises KeyError
-    when a model judge's role has no model bound, ValueError for an empty jury."""
+    when a model judge's role has no model bound, ValueError for an empty jury or a sparse-pixel judge (which
+    decides on pixels, only in the pixel protocols: `protocols.pixel_debate`)."""
     if entry.kind == "model":
         if entry.role is None or entry.role not in models:
             raise KeyError(f"judge {entry.name!r}: no model bound to role {entry.role!r}")
@@ -91,6 +92,8 @@ def build_entry_judge(
     if entry.kind == "simulated":
         judge: Judge = SimulatedJudge(entry.simulated, truth=truth, name=entry.name)
         return SwapJudge(judge) if settings.swap else judge
+    if entry.kind == "pixel":
+        raise ValueError(f"judge {entry.name!r} is a sparse-pixel judge: it decides only in the pixel protocols")
     if entry.kind == "human":
         judge_id = entry.human or entry.name
         return HumanJudge(judge_id, live_channel(judge_id), min_rounds=settings.min_rounds)

@@ -1,6 +1,7 @@
 """How an experiment describes a judge, in terms the core can hold: `JudgeEntry` (a model, a simulated judge, a
-human or a jury, with a juror's attributes), the parameters of a simulated judge, and what a human judge id may
-be. The judges layer builds judges from these (`judges.build_entry_judge`)."""
+sparse-pixel judge, a human or a jury, with a juror's attributes), the parameters of simulated and sparse-pixel
+judges, and what a human judge id may be. The judges layer builds judges from these (`judges.build_entry_judge`;
+pixel judges: `judges.pixel_judge`)."""
 
 from __future__ import annotations
 
@@ -53,20 +54,48 @@ class SimulatedJudgeParams(BaseModel):
     seed: int = 0
 
 
+class PixelJudgeParams(BaseModel):
+    """A sparse-pixel judge (Irving et al. 2018): a classifier that sees only `k` revealed pixels of an image, and
+    how it is trained. The dataset is the task's; `judges.pixel_judge.PixelJudgeConfig` adds it.
+
+    `hidden` (layer sizes) and `train_masks` (random (image, mask) training examples) set its capacity; `pool`
+    which pixels may be revealed (`all`, or the image's non-zero ones); `block` > 0 adds b x b cell inputs.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    k: int = Field(ge=1)
+    hidden: tuple[int, ...] = Field(default=(256,), min_length=1)
+    seed: int = 0
+    pool: Literal["nonzero", "all"] = "all"
+    train_masks: int = Field(default=2_400_000, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+    learning_rate: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    #: 0, or a block size b: the input also gets each revealed pixel's b x b cell (value and mask), so the network
+    #: can share what it learns across neighbouring pixels; folded into per-pixel weights after training.
+    block: int = Field(default=0, ge=0)
+
+
+#: the kinds of judge entry: an LLM, a simulated judge, a sparse-pixel judge, a person, a jury
+JudgeKind = Literal["model", "simulated", "pixel", "human", "jury"]
+
+
 @dataclass(frozen=True)
 class JudgeEntry:
     """A judge as an experiment's judge entry describes it (the runner makes one per entry; `build_entry_judge`
     turns it into a judge for each episode).
 
-    `kind`: `model` (an LLM judge on the model bound to `role`), `simulated` (`simulated` parameters),
-    `human` (judge id `human`) or `jury` (`jurors`, combined by `rule`). `persona` and `population` are a
-    juror's attributes.
+    `kind`: `model` (an LLM judge on the model bound to `role`), `simulated` (`simulated` parameters), `pixel`
+    (a sparse-pixel judge, `pixel` parameters; only the pixel protocols take it), `human` (judge id `human`) or
+    `jury` (`jurors`, combined by `rule`). `persona` and `population` are a juror's attributes.
     """
 
     name: str
-    kind: Literal["model", "simulated", "human", "jury"]
+    kind: JudgeKind
     role: str | None = None
     simulated: SimulatedJudgeParams | None = None
+    pixel: PixelJudgeParams | None = None
     human: str | None = None
     persona: str | None = None
     population: str | None = None
@@ -74,4 +103,4 @@ class JudgeEntry:
     rule: JuryRule | None = None
 
 
-__all__ = ["JudgeEntry", "SimulatedJudgeParams", "check_judge_id"]
+__all__ = ["JudgeEntry", "JudgeKind", "PixelJudgeParams", "SimulatedJudgeParams", "check_judge_id"]

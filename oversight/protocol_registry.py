@@ -75,6 +75,9 @@ class ProtocolEntry:
     description: str = ""
     #: which optional roles a given config needs after all (e.g. MAD with `judge = true` needs "judge")
     config_roles: Callable[[BaseModel], tuple[str, ...]] | None = None
+    #: the kinds of judge entry it can be judged by (`oversight.judge_entry.JudgeKind`); the spec check refuses
+    #: others (the pixel protocols take only sparse-pixel judges, which no other protocol can use)
+    judge_kinds: tuple[str, ...] = ("model", "simulated", "human", "jury")
     #: kind -> the exporter `oversight export KIND RUN_DIR` uses on this protocol's episodes
     exports: Mapping[str, Exporter] = field(default_factory=dict)
 

@@ -20,6 +20,7 @@ from oversight.transcript import Transcript
 from oversight.types import Question
 from protocols.kit import (
     PersuasionSettings,
+    RetrievalSettings,
     SpeechConfig,
     balance_of,
     ended,
@@ -41,8 +42,9 @@ class ConsultancyConfig(SpeechConfig):
     open: bool = False  # the consultant picks its side
     side: SidePolicy = "balanced"  # assigned side (ignored when open)
     persuasion: PersuasionSettings = Field(default_factory=PersuasionSettings)
+    retrieval: RetrievalSettings | None = None  # a programmatic consultant instead of an LLM (no consultant model)
 
-    OMIT_AT_DEFAULT = ("persuasion",)
+    OMIT_AT_DEFAULT = ("persuasion", "retrieval")
 
 
 class ConsultancyResult(ProtocolResult):
@@ -112,21 +114,34 @@ async def consultancy(
 
 
 async def run(setup: EpisodeSetup) -> Outcome:
-    """Registry entry point: an LLM `Consultant` on the `consultant` model, an `LLMJudge` on the `judge` model."""
+    """Registry entry point: an LLM `Consultant` on the `consultant` model (or with `retrieval` set a programmatic
+    `RetrievalArguer`), and the judge of the spec's judge entry."""
     cfg = setup.config_as(ConsultancyConfig)
-    agent = Consultant(
-        setup.model("consultant"), temperature=cfg.temperature, max_tokens=speech_max_tokens(cfg.word_limit)
-    )
+    agent: Arguer
+    if cfg.retrieval is not None:
+        agent = cfg.retrieval.build()
+    else:
+        agent = Consultant(
+            setup.model("consultant"), temperature=cfg.temperature, max_tokens=speech_max_tokens(cfg.word_limit)
+        )
     consultant = persuasive(agent, setup, cfg, cfg.persuasion)
     return await consultancy(setup.question, consultant, judge_for(setup, cfg), cfg, setup.seed, setup.balance)
+
+
+def _roles(cfg: object) -> tuple[str, ...]:
+    """The roles a consultancy config needs beyond the judge: the consultant's model (unless it is programmatic)
+    and the persuasion settings' roles."""
+    if not isinstance(cfg, ConsultancyConfig):
+        return ("consultant",)
+    return ("consultant",) * (cfg.retrieval is None) + cfg.persuasion.roles()
 
 
 CONSULTANCY = ProtocolEntry(
     name="consultancy",
     config=ConsultancyConfig,
-    roles=("consultant", "judge"),
-    optional_roles=("preference", "critic"),
-    config_roles=lambda cfg: cfg.persuasion.roles() if isinstance(cfg, ConsultancyConfig) else (),
+    roles=("judge",),
+    optional_roles=("consultant", "preference", "critic"),
+    config_roles=_roles,
     run=run,
     description="One consultant argues an assigned (or chosen) answer to the judge for R rounds.",
 )

@@ -27,6 +27,7 @@ from oversight.transcript import Transcript
 from oversight.types import Question
 from protocols.kit import (
     PersuasionSettings,
+    RetrievalSettings,
     SpeechConfig,
     balance_of,
     ended,
@@ -52,8 +53,9 @@ class DebateConfig(SpeechConfig):
     cross_examination: bool = False
     first_speaker: SpeakerPolicy = "balanced"
     persuasion: PersuasionSettings = Field(default_factory=PersuasionSettings)
+    retrieval: RetrievalSettings | None = None  # programmatic debaters instead of LLMs (no debater model)
 
-    OMIT_AT_DEFAULT = ("persuasion",)
+    OMIT_AT_DEFAULT = ("persuasion", "retrieval")
 
 
 class OpenChoice(BaseModel):
@@ -181,24 +183,36 @@ async def _choose_sides(
 
 async def run(setup: EpisodeSetup) -> Outcome:
     """Registry entry point: LLM `Debater`s on the `debater` model (or `debater_correct` / `debater_incorrect`
-    for asymmetric studies) and an `LLMJudge` on the `judge` model."""
+    for asymmetric studies), or with `retrieval` set programmatic `RetrievalArguer`s, and the judge of the spec's
+    judge entry."""
     cfg = setup.config_as(DebateConfig)
     max_tokens = speech_max_tokens(cfg.word_limit)
 
     def debater(role: str) -> Arguer:
-        agent = Debater(setup.model(role, "debater"), temperature=cfg.temperature, max_tokens=max_tokens)
+        if cfg.retrieval is not None:
+            agent: Arguer = cfg.retrieval.build()
+        else:
+            agent = Debater(setup.model(role, "debater"), temperature=cfg.temperature, max_tokens=max_tokens)
         return persuasive(agent, setup, cfg, cfg.persuasion)
 
     debaters = (debater("debater_correct"), debater("debater_incorrect"))
     return await debate(setup.question, debaters, judge_for(setup, cfg), cfg, setup.seed, setup.balance)
 
 
+def _roles(cfg: object) -> tuple[str, ...]:
+    """The roles a debate config needs beyond the judge: the debaters' model (unless they are programmatic) and
+    the persuasion settings' roles."""
+    if not isinstance(cfg, DebateConfig):
+        return ("debater",)
+    return ("debater",) * (cfg.retrieval is None) + cfg.persuasion.roles()
+
+
 DEBATE = ProtocolEntry(
     name="debate",
     config=DebateConfig,
-    roles=("debater", "judge"),
-    optional_roles=("debater_correct", "debater_incorrect", "preference", "critic"),
-    config_roles=lambda cfg: cfg.persuasion.roles() if isinstance(cfg, DebateConfig) else (),
+    roles=("judge",),
+    optional_roles=("debater", "debater_correct", "debater_incorrect", "preference", "critic"),
+    config_roles=_roles,
     run=run,
     description="Two debaters argue the two answers for R rounds; the judge, without the text, decides.",
 )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from agents.base import Arguer
 from agents.persuasion import Critic, PersuasiveArguer
+from agents.retrieval import RetrievalArguer
 from judges.base import END_TURN, Judge
 from judges.settings import JudgeSettings, build_entry_judge, build_judge
 from oversight.counterbalance import Balance, OrderPolicy
@@ -97,6 +98,22 @@ class PersuasionSettings(BaseModel):
     def roles(self) -> tuple[str, ...]:
         """The roles these settings need models for."""
         return (self.preference_role,) * (self.best_of > 1) + (self.critic_role,) * (self.refine_rounds > 0)
+
+
+class RetrievalSettings(BaseModel):
+    """Programmatic arguers in place of LLMs (`agents.RetrievalArguer`): each speech quotes the `quotes_per_turn`
+    context sentences that best support the arguer's answer, splicing its answer into a quote with chance
+    `fabricate` (which quote checking then flags). In a spec: `retrieval = { quotes_per_turn = 2 }`; the arguer
+    roles then need no model. Cheap overseen players for judge studies (e.g. simulated judges)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quotes_per_turn: int = Field(default=2, ge=0)
+    fabricate: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    def build(self) -> RetrievalArguer:
+        """The arguer these settings describe."""
+        return RetrievalArguer(quotes_per_turn=self.quotes_per_turn, fabricate=self.fabricate)
 
 
 class SpeechConfig(OrderedConfig):

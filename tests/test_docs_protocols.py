@@ -24,6 +24,7 @@ from protocols import (
     MarketSettings,
 )
 from protocols.ida import IDAConfig
+from protocols.pixel_debate import PixelConsultancyConfig, PixelDebateConfig, PixelDebaterSpec
 
 PAGE = (Path(__file__).resolve().parent.parent / "docs" / "protocols.md").read_text()
 
@@ -41,6 +42,9 @@ PAGE = (Path(__file__).resolve().parent.parent / "docs" / "protocols.md").read_t
         DecompositionConfig,
         QuoteConfig,
         IDAConfig,
+        PixelDebateConfig,
+        PixelConsultancyConfig,
+        PixelDebaterSpec,
     ],
 )
 def test_every_config_field_has_a_row_in_its_table(config) -> None:

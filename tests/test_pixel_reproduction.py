@@ -1,10 +1,11 @@
-"""The pixel-debate reproduction script runs end to end at a tiny size (real judge training, real debates) and
-its table carries the paper's figures, Wilson intervals and gains."""
+"""The pixel-debate reproduction runs end to end at a tiny size through the runner (real judge training, real
+debates, stored runs read back) and its table carries the paper's figures, Wilson intervals and paired gains."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,46 +14,59 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "reproductions" / "pixel_debate.py"
 TINY = ["--datasets", "digits", "--ks", "4", "--n", "30", "--mcts-n", "6", "--rollouts", "4", "--hidden", "16"]
-TINY += ["--train-masks", "40000", "--workers", "1"]
+TINY += ["--train-masks", "40000"]
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("pixel_debate", SCRIPT)
+    spec = importlib.util.spec_from_file_location("pixel_debate_script", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["pixel_debate"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    yield module
-    del sys.modules["pixel_debate"]
+    return module
 
 
 def test_tiny_run_gives_every_row(tmp_path):
     out = tmp_path / "result.json"
-    cmd = [sys.executable, str(SCRIPT), *TINY, "--cache-dir", str(tmp_path), "--json", str(out)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    cmd = [sys.executable, str(SCRIPT), *TINY, "--output-dir", str(tmp_path / "runs"), "--json", str(out)]
+    env = {**os.environ, "OVERSIGHT_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True, env=env)
     result = json.loads(out.read_text())
     labels = [r["pixels"] for r in result["rows"]]
     assert labels == [
         "random",
         "debate, honest first, greedy",
-        "  (greedy on those 6)",
-        "debate, honest first, MCTS-4",
         "debate, liar first, greedy",
+        "debate, honest first, greedy (MCTS images)",
+        "debate, honest first, MCTS-4",
     ]
-    by = {r["pixels"]: r for r in result["rows"]}
-    assert by["random"]["n"] == 450 and by["debate, honest first, greedy"]["n"] == 30
+    assert [r["n"] for r in result["rows"]] == [30, 30, 30, 6, 6]
     for r in result["rows"]:
         assert r["lo"] <= r["accuracy"] <= r["hi"] and 0 <= r["correct"] <= r["n"]
+    debate = result["rows"][1]
+    assert debate["paired_n"] == 30 and debate["gain"] == pytest.approx(
+        debate["accuracy"] - result["rows"][0]["accuracy"]
+    )
+    subset = result["rows"][3:]  # the MCTS run's images are a subset of the main run's: paired with its random row
+    assert all(r["paired_n"] == 6 for r in subset)
     assert "0.482" in done.stdout and "0.852 (+37.0)" in done.stdout  # the paper's k=4 figures
-    assert "95% CI (Wilson)" in done.stdout and result["cpu_seconds"] > 0
-    assert len(list(tmp_path.glob("digits-k4-h16-all-s0-*.npz"))) == 1  # the judge was cached
+    assert "95% CI (Wilson)" in done.stdout and result["cpu"] > 0 and len(result["runs"]) == 2
+    assert len(list((tmp_path / "cache" / "pixel-judges").glob("digits-k4-h16-all-s0-*.npz"))) == 1
+    (search,) = result["search"]  # MCTS minus greedy on the MCTS run's images, paired
+    assert search["n"] == 6 and search["gain"] == pytest.approx(subset[1]["accuracy"] - subset[0]["accuracy"])
+    assert search["lo"] <= search["gain"] <= search["hi"]
+    again = subprocess.run(
+        [sys.executable, str(SCRIPT), "--runs", *result["runs"], "--json", str(tmp_path / "again.json")],
+        capture_output=True, text=True, timeout=300, check=True, env=env,
+    )  # fmt: skip
+    assert json.loads((tmp_path / "again.json").read_text())["rows"] == result["rows"]  # the table from the store
+    assert "judges: MLP" not in again.stdout and "minus greedy on the same 6 images" in again.stdout
 
 
 def test_table_gain_is_debate_minus_random(script):
     rows = [
-        {"dataset": "d", "k": 6, "pixels": "random", "n": 10, "accuracy": 0.5, "lo": 0.2, "hi": 0.8},
+        {"dataset": "d", "k": 6, "pixels": "random", "n": 10, "accuracy": 0.5, "lo": 0.2, "hi": 0.8, "paper": 0.594},
         {"dataset": "d", "k": 6, "pixels": "debate, honest first, greedy", "n": 10, "accuracy": 0.8, "lo": 0.5,
-         "hi": 0.9},
+         "hi": 0.9, "gain": 0.3, "gain_lo": 0.1, "gain_hi": 0.5, "paper": 0.889},
     ]  # fmt: skip
-    text = script.table({"rows": rows})
-    assert "+30.0" in text and "0.594" in text and "0.889 (+29.5)" in text
+    text = script.table(rows)
+    assert "+30.0 [+10.0, +50.0]" in text and "0.594" in text and "0.889 (+29.5)" in text

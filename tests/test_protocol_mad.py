@@ -102,15 +102,20 @@ async def test_free_form_numeric_question_gets_two_answers():
     assert ep.correct is not None
 
 
-async def test_free_form_question_without_two_choice_is_refused():
-    import pytest
-
+async def test_free_form_question_is_answered_in_text_and_scored_by_value():
+    from agents import FreeFormMADAgent
     from oversight.tasks import load_task
 
     q = load_task("gen/arithmetic", n=1, seed=3).questions[0]
-    with pytest.raises(ValueError, match="needs choices"):
-        (
-            await mad(
-                q, [MADAgent(get_model("scripted/x", outputs=["A"]))], MADConfig(agents=1, rounds=0, two_choice=False)
-            )
-        ).episode()
+    gold = q.meta["answers"][0]
+    replies = {"Agent 1": f"It is {gold}.0 I think. Answer: {gold}.0", "Agent 2": "Answer: 7"}
+
+    def fn(messages, config):
+        return replies[re.match(r"You are (Agent \d+)", messages[0].content).group(1)]
+
+    agents = [FreeFormMADAgent(get_model("scripted/free", fn=fn))] * 2
+    ep = (await mad(q, agents, MADConfig(agents=2, rounds=0, tie_break="first"))).episode()
+    assert ep.choices == [] and ep.gold_answers == [gold]
+    assert ep.meta["answers"] == [[gold, "7"]] and ep.meta["tie"]  # 318.0 counts as 318
+    assert ep.final.answer == gold and ep.final.choice is None and ep.correct is True
+    assert ep.meta["majority_answer"] == gold and ep.meta["majority_correct"] is True

@@ -179,6 +179,54 @@ def plot_rounds(rounds: Sequence[Row], path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_oversight_scaling(
+    pairs: Sequence[Row], ratings: Sequence[Row], path: Path, strength_label: str = "strength"
+) -> Path | None:
+    """Engels et al.'s picture: judge success against the Elo gap (houdini - guard) per group, with Wilson bars and
+    the curve 1 / (1 + 10^(gap / 400)); and, beside it, each role's Elo against its strength (solid: guards,
+    dashed: houdinis). Groups are told apart by colour; `group` values like "pixels/debate" get a marker per
+    prefix."""
+    if not pairs:
+        return None
+    fig = _figure(11, 4.2)
+    left, right = fig.subplots(1, 2)
+    groups = list(dict.fromkeys(r["group"] for r in pairs))
+    domains = list(dict.fromkeys(str(g).split("/")[0] for g in groups))
+    markers = "osD^v"
+    for i, group in enumerate(groups):
+        rows = [r for r in pairs if r["group"] == group]
+        marker = markers[domains.index(str(group).split("/")[0]) % len(markers)]
+        left.errorbar(
+            [r["gap"] for r in rows],
+            [r["success"] for r in rows],
+            yerr=[[r["success"] - r["lo"] for r in rows], [r["hi"] - r["success"] for r in rows]],
+            fmt=marker,
+            capsize=2,
+            color=f"C{i % 10}",
+            label=group,
+            alpha=0.85,
+        )
+        mine = [r for r in ratings if r["group"] == group and r["strength"] is not None]
+        pts = sorted((r["strength"], r["elo"], r["role"]) for r in mine)
+        for role, style in (("guard", "-"), ("houdini", "--")):
+            xy = [(x, y) for x, y, rl in pts if rl == role]
+            if xy:
+                right.plot(*zip(*xy, strict=True), style, marker=marker, color=f"C{i % 10}", label=f"{group} {role}s")
+    gaps = np.array([r["gap"] for r in pairs])
+    xs = np.linspace(min(gaps.min(), -400), max(gaps.max(), 400), 200)
+    left.plot(xs, 1.0 / (1.0 + 10 ** (xs / 400)), color="grey", linewidth=1, label="1 / (1 + 10^(gap/400))")
+    left.set_ylim(0, 1.05)
+    left.set_xlabel("Elo gap: overseen - overseer")
+    left.set_ylabel("judge success (95% Wilson CI)")
+    left.grid(alpha=0.3)
+    left.legend(fontsize="small")
+    right.set_xlabel(strength_label)
+    right.set_ylabel("Elo (Bradley-Terry)")
+    right.grid(alpha=0.3)
+    right.legend(fontsize="x-small")
+    return _save(fig, path)
+
+
 def plot_market(records: Sequence[Record], path: Path) -> Path | None:
     """Markets' trajectories, per judge x task: the mean shift of each step (left) and the mean probability p_t
     gave the answer the judge finally chose, from p_0 (right); one line per protocol label."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from oversight.judge_entry import JudgeEntry, SimulatedJudgeParams, check_judge_id
+from oversight.judge_entry import JudgeEntry, PixelJudgeParams, SimulatedJudgeParams, check_judge_id
 from oversight.metrics.jury import Aggregate, JuryRule
 from oversight.models.retry import RetryPolicy
 from oversight.models.secrets import MASK, redact_data
@@ -99,14 +99,17 @@ class RoleSpec(_Strict):
 
 class JurorSpec(RoleSpec):
     """One judge: a model (an LLM judge, a persona juror with `persona`), a simulated judge (`simulated = {...}`,
-    see `judges.SimulatedJudgeParams`) or a human (`human = "judge-id"`: pending until judged, or live).
-    `population` labels the population a juror stands for. Give exactly one of model, simulated, human."""
+    see `judges.SimulatedJudgeParams`), a sparse-pixel judge (`pixel = {k = 6, ...}`, see
+    `oversight.judge_entry.PixelJudgeParams`; pixel protocols only) or a human (`human = "judge-id"`: pending
+    until judged, or live). `population` labels the population a juror stands for. Give exactly one of model,
+    simulated, pixel, human."""
 
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
     model: str = ""
     name: str = ""
     simulated: SimulatedJudgeParams | None = None
+    pixel: PixelJudgeParams | None = None
     human: str | None = None
     persona: str | None = Field(default=None, min_length=1)
     population: str | None = None
@@ -123,22 +126,28 @@ class JurorSpec(RoleSpec):
 
     @property
     def kind(self) -> str:
-        """`model`, `simulated`, `human` (or, for a judge entry, `jury`)."""
-        return "model" if self.model else "simulated" if self.simulated is not None else "human"
+        """`model`, `simulated`, `pixel`, `human` (or, for a judge entry, `jury`)."""
+        return next(iter(self._kinds()), "human")
 
     def _kinds(self) -> list[str]:
-        return [k for k, v in (("model", self.model), ("simulated", self.simulated), ("human", self.human)) if v]
+        given = (("model", self.model), ("simulated", self.simulated), ("pixel", self.pixel), ("human", self.human))
+        return [k for k, v in given if v]
 
     @model_validator(mode="after")
     def _one_kind(self) -> JurorSpec:
         kinds = self._kinds()
         if len(kinds) != 1 and type(self) is JurorSpec:
-            raise ValueError(f"give exactly one of model, simulated, human (got {', '.join(kinds) or 'none'})")
+            raise ValueError(f"give exactly one of model, simulated, pixel, human (got {', '.join(kinds) or 'none'})")
+        if self.pixel is not None and type(self) is JurorSpec:
+            raise ValueError("pixel: a sparse-pixel judge decides alone; it cannot sit on a jury")
         if self.persona is not None and not self.model:
             raise ValueError("persona: a persona juror is a prompt on a model; give model too")
         return self
 
     def default_name(self) -> str:
+        if self.pixel is not None:
+            hidden = "x".join(str(h) for h in self.pixel.hidden)
+            return f"pixel/k{self.pixel.k}-h{hidden}"
         return self.model or (f"human/{self.human}" if self.human else "simulated")
 
     def entry(self, role: str) -> JudgeEntry:
@@ -148,6 +157,7 @@ class JurorSpec(RoleSpec):
             kind=self.kind,  # type: ignore[arg-type]
             role=role if self.model else None,
             simulated=self.simulated,
+            pixel=self.pixel,
             human=self.human,
             persona=self.persona,
             population=self.population,
@@ -176,7 +186,7 @@ class JudgeSpec(JurorSpec):
         kinds = self._kinds() + (["jurors"] if self.jurors is not None else [])
         if len(kinds) != 1:
             raise ValueError(
-                f"give exactly one of model, simulated, human, jurors (got {', '.join(kinds) or 'none'})"
+                f"give exactly one of model, simulated, pixel, human, jurors (got {', '.join(kinds) or 'none'})"
             )
         if self.jurors is not None and not self.jurors:
             raise ValueError("jurors: a jury needs at least one juror")
@@ -438,6 +448,13 @@ class Experiment(_Strict):
                 if role == "judge":
                     if not self.judge_list():
                         errors.append(f"judges: protocol {proto.name!r} ({where}) needs a judge; add a judges entry")
+                    for k, judge in enumerate(self.judge_list()):
+                        if judge.kind not in entry.judge_kinds:
+                            takes = " or ".join(entry.judge_kinds)
+                            errors.append(
+                                f"judges[{k}]: protocol {proto.name!r} ({where}) takes a {takes} judge, not a "
+                                f"{judge.kind} judge (every judge entry judges every protocol of a spec)"
+                            )
                 elif role not in self.roles:
                     errors.append(f"roles: protocol {proto.name!r} ({where}) needs role {role!r}")
             used_roles.update(entry.optional_roles)

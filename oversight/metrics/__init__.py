@@ -46,6 +46,17 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(["AGGREGATES", "JuryDecision", "JuryRule", "aggregate_votes"], "oversight.metrics.jury"),
     **dict.fromkeys(
+        [
+            "OversightOutcome",
+            "OversightRatings",
+            "oversight_ratings",
+            "pair_rows",
+            "strength_slope",
+            "success_probability",
+        ],
+        "oversight.metrics.oversight_scaling",
+    ),
+    **dict.fromkeys(
         ["ELO_SCALE", "Rating", "WinRate", "bradley_terry", "bradley_terry_ratings", "to_elo", "win_rate_by_side"],
         "oversight.metrics.ratings",
     ),

@@ -140,6 +140,13 @@ BUILTIN_TASKS: list[TaskInfo] = [
         licence="generated",
     ),
     TaskInfo(
+        "gen/du-arithmetic",
+        f"{_G}.arithmetic:generate_du",
+        "Du et al.'s 100 arithmetic problems exactly (their seed-0 numpy stream, numbers 0..29); free-form integer",
+        kind="generator",
+        licence="generated",
+    ),
+    TaskInfo(
         "gen/prontoqa",
         f"{_G}.prontoqa:generate",
         "PrOntoQA-style deduction over a fictional ontology, proof depth k; True/False",

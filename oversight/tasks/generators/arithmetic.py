@@ -43,3 +43,56 @@ def generate(n: int = 100, seed: int = 0, difficulty: int = 2) -> TaskSet:
         )
 
     return build("arithmetic", n, seed, {"difficulty": difficulty}, make)
+
+
+#: Du et al.'s script draws the six numbers of every problem from 0..29 (numpy's `randint(0, 30)`).
+DU_HIGH = 30
+
+
+def du_problems(n: int = 100, seed: int = 0) -> list[tuple[int, int, int, int, int, int]]:
+    """The numbers (a, b, c, d, e, f) of the first `n` problems of Du et al.'s `math/gen_math.py`: after
+    `np.random.seed(seed)`, problem i is the i-th `np.random.randint(0, 30, size=6)`. numpy's legacy
+    `RandomState` is that same stream, so these are their problems exactly. Raises ValueError for n < 0."""
+    if n < 0:
+        raise ValueError(f"n: must be >= 0, got {n}")
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    return [tuple(int(x) for x in rng.randint(0, DU_HIGH, size=6)) for _ in range(n)]  # type: ignore[misc]
+
+
+def generate_du(n: int = 100, seed: int = 0) -> TaskSet:
+    """Du et al.'s 100 arithmetic problems (seed 0), or the first `n`: "What is the result of a+b*c+d-e*f?" with
+    the exact integer answer, free-form (`meta["answers"]`, `meta["numeric"]`). Problem i keeps its id
+    (`gen/du-arithmetic/s<seed>/<i>`) whatever `n` is, since their stream is drawn in order."""
+    from oversight import __version__
+    from oversight.tasks.generators import GENERATED_LICENCE
+
+    source = Source(
+        dataset="gen/du-arithmetic",
+        split=f"s{seed}",
+        licence=GENERATED_LICENCE,
+        package="oversight",
+        version=__version__,
+    )
+    questions = []
+    for i, (a, b, c, d, e, f) in enumerate(du_problems(n, seed)):
+        expr = f"{a}+{b}*{c}+{d}-{e}*{f}"
+        value = evaluate(a, b, c, d, e, f)
+        questions.append(
+            Question(
+                id=f"gen/du-arithmetic/s{seed}/{i}",
+                text=f"What is the result of {expr}?",
+                source=source,
+                meta={"answers": [str(value)], "numeric": value, "expression": expr, "numbers": [a, b, c, d, e, f]},
+            )
+        )
+    return TaskSet(
+        name="gen/du-arithmetic",
+        questions=questions,
+        split=f"s{seed}",
+        licence=GENERATED_LICENCE,
+        package="oversight",
+        version=__version__,
+        options={"seed": seed, "n": n},
+    )
