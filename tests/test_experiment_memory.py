@@ -58,3 +58,32 @@ def test_ten_thousand_episodes_with_flat_memory(tmp_path: Path) -> None:
     # 10k episodes of 3 turns are ~22 MB of JSON on disk and several times that as objects; holding them
     # in memory would grow peak RSS far past this bound.
     assert growth < 40, f"peak RSS grew by {growth:.1f} MB over 10k episodes ({out})"
+
+
+def _bench_memory():  # noqa: ANN202
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_memory.py"
+    spec = importlib.util.spec_from_file_location("bench_memory", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_memory_benchmark_at_small_sizes() -> None:
+    """bench/bench_memory.py's own code, at sizes a fast test affords: it runs, resumes, and traces allocations.
+    What a run retains per episode (traced, after a collection, between its 10% and 90% episodes) is bounded."""
+    bench = _bench_memory()
+    rows = bench.measure([200, 400], questions=100)
+    assert [r["episodes"] for r in rows] == [200, 400]
+    assert all(r["peak_rss"] > 0 and r["resume_peak_rss"] >= r["peak_rss"] for r in rows)
+    assert isinstance(bench.per_episode(rows), float) and isinstance(bench.per_episode(rows, "resume_peak_rss"), float)
+    off = bench.measure([200], questions=100, cache=False)[0]  # --cache-off: the same run without the call cache
+    assert off["episodes"] == 200 and off["peak_rss"] > 0
+    traced = bench.measure([1000], questions=100, trace=True)[0]
+    assert traced["episodes"] == 1000 and traced["top"]
+    # holding every episode (or its id as a string) would retain hundreds of bytes per episode; the call cache's
+    # key index keeps its newest keys in a set (folded into a packed array every 4096 keys), so it is counted apart
+    assert 0 <= traced["cache_per_episode"] <= traced["traced_per_episode"], traced
+    assert traced["traced_per_episode"] - traced["cache_per_episode"] < 64, traced

@@ -7,25 +7,33 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 from oversight.counterbalance import Balance
 from oversight.episode import Episode, Outcome, assemble_episode
-from oversight.experiment.expand import EpisodePlan
+from oversight.experiment.plans import EpisodePlan, SizedPlans
 from oversight.experiment.progress import Counters, Progress
 from oversight.experiment.roles import RoleModel, binding_key
 from oversight.experiment.spec import Experiment, RoleSpec
 from oversight.experiment.summary import Summary
 from oversight.models.accounting import UsageLedger
 from oversight.models.managed import ManagedModel
+from oversight.models.routing import episode_scope
 from oversight.models.secrets import redact
 from oversight.protocol_registry import EpisodeSetup
 from oversight.store import EpisodeWriter
 from oversight.transcript import partial_turns, record_transcripts
 from oversight.types import GenerateConfig
 
+_ROLE_CONFIGS_KEPT = 1024  # (role, seed) configs kept: bounded, as a run may have thousands of seeds
+
 
 class Engine:
-    """Runs pending plans with `spec.concurrency` workers; `budget_reason` says why it stopped early, if it did."""
+    """Runs pending plans with `concurrency` workers; `budget_reason` says why it stopped early, if it did.
+
+    With `spec.schedule == "prefix"` each episode's calls carry its start ordinal and question id
+    (`oversight.models.routing.episode_scope`): busy endpoints admit the earliest-started episode's call first, and
+    multi-server providers keep an episode on one server."""
 
     def __init__(
         self,
@@ -38,8 +46,14 @@ class Engine:
         ledger: UsageLedger,
         prior_tokens: int,
         prior_cost: float,
+        *,
+        concurrency: int | None = None,
     ) -> None:
         self.spec = spec
+        #: episodes run at once (the runner derives it from the endpoints when the spec says "auto")
+        self.concurrency = concurrency or (spec.concurrency if isinstance(spec.concurrency, int) else 16)
+        self._prefix = spec.schedule == "prefix"
+        self._started = 0  # episodes started: each one's ordinal is its calls' priority at busy endpoints
         self.bindings = bindings
         self.counters = counters
         self.summary = summary
@@ -57,9 +71,11 @@ class Engine:
         self._role_configs: dict[tuple[int, int], GenerateConfig] = {}
         self._several_tasks = len(spec.tasks) > 1  # then each episode records its task (meta["task"])
 
-    async def run(self, plans: list[EpisodePlan], writer: EpisodeWriter) -> None:
+    async def run(self, plans: SizedPlans, writer: EpisodeWriter) -> None:
+        """Run `plans` (any sized iterable, e.g. `PendingPlans`: plans are pulled one at a time) to the end or a
+        budget cap, recording each finished episode."""
         it = iter(plans)
-        n_workers = min(self.spec.concurrency, len(plans))
+        n_workers = min(self.concurrency, len(plans))
         workers = [asyncio.ensure_future(self._worker(it, writer)) for _ in range(n_workers)]
         try:
             await asyncio.gather(*workers)
@@ -120,6 +136,8 @@ class Engine:
             base = role.generate_config()
             if base.seed is None:
                 base = base.model_copy(update={"seed": seed})
+            if len(self._role_configs) >= _ROLE_CONFIGS_KEPT:  # plans come seed by seed: old seeds are done
+                self._role_configs.clear()
             cfg = self._role_configs[key] = base
         return cfg
 
@@ -138,8 +156,11 @@ class Engine:
         record_transcripts()
         outcome: Outcome | None = None
         error: Exception | None = None
+        self._started += 1
+        scope = episode_scope(self._started, q.id) if self._prefix else nullcontext()
         try:
-            outcome = await plan.entry.run(setup)
+            with scope:
+                outcome = await plan.entry.run(setup)
         except Exception as err:
             if self.fail_fast:
                 raise

@@ -1,50 +1,21 @@
-"""Expand an `Experiment` into episode plans with stable ids: protocols x judges x seeds x questions."""
+"""Expand an `Experiment` into episode plans with stable ids: protocols x judges x seeds x questions (built on
+demand: `oversight.experiment.plans`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from oversight.counterbalance import balance_ranks
-from oversight.episode import episode_id
-from oversight.experiment.spec import Experiment, JudgeSpec, JurorSpec, ProtocolSpec, RoleSpec, SpecError, TaskSpec
+from oversight.experiment.plans import EpisodePlan, PlanBlock, PlanSpace, TaskData
+from oversight.experiment.spec import Experiment, JudgeSpec, JurorSpec, RoleSpec, SpecError, TaskSpec
 from oversight.hashing import stable_hash
-from oversight.judge_entry import JudgeEntry
-from oversight.protocol_registry import ProtocolEntry, get_protocol
+from oversight.protocol_registry import get_protocol
 from oversight.tasks.taskset import subsample
 from oversight.types import Question
-
-
-@dataclass(frozen=True, slots=True)
-class TaskData:
-    """The questions of one task entry and what identifies them (for `spec.json` provenance)."""
-
-    index: int
-    questions: list[Question]
-    provenance: dict[str, Any]
-    name: str = ""
-
-
-@dataclass(slots=True)
-class EpisodePlan:
-    """Everything needed to run one episode; `id` is stable across runs of the same spec."""
-
-    id: str
-    question: Question
-    protocol: ProtocolSpec
-    entry: ProtocolEntry
-    config: BaseModel
-    config_dump: dict[str, Any]
-    judge: JudgeSpec | None
-    roles: dict[str, RoleSpec]
-    seed: int
-    task: str = ""  # the task entry's dataset ref
-    rank: int | None = None  # the question's rank in its task's seeded shuffle (exact counterbalancing)
-    judge_entry: JudgeEntry | None = None  # the judge entry as the judges layer builds it
 
 
 def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
@@ -68,14 +39,12 @@ def load_task(task: TaskSpec, index: int, base_dir: Path) -> TaskData:
     return TaskData(index, questions, prov, task.dataset)
 
 
-def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[EpisodePlan]:
-    """All episode plans of `spec` in a fixed order; raises `SpecError` for bad tasks or duplicate episodes."""
+def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> PlanSpace:
+    """All episode plans of `spec` in a fixed order (protocol entry, judge, seed, task, question), built on demand
+    (`PlanSpace`: memory holds 10 bytes per planned episode, not a plan object). Raises `SpecError` for bad tasks
+    or duplicate episodes."""
     tasks = tasks if tasks is not None else [load_task(t, i, spec.base_dir) for i, t in enumerate(spec.tasks)]
-    plans: list[EpisodePlan] = []
-    seen: set[str] = set()
-    seeds = spec.seed_list()
-    # Counterbalancing is exact per task and seed: each plan carries its question's rank in a seeded shuffle.
-    ranks = {(t.index, seed): balance_ranks([q.id for q in t.questions], seed) for t in tasks for seed in seeds}
+    blocks: list[PlanBlock] = []
     for p_idx, proto in enumerate(spec.protocols):
         protocol = get_protocol(proto.name)
         try:
@@ -86,7 +55,7 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
         hashed_config = {"protocol": proto.name, "label": proto.label, **config_dump}
         judges: list[JudgeSpec | None] = list(spec.judge_list()) if protocol.judged else [None]
         wanted = [r for r in (*protocol.roles, *protocol.optional_roles) if r != "judge" and r in spec.roles]
-        for judge in judges or [None]:
+        for j_idx, judge in enumerate(judges or [None]):
             roles = {r: spec.roles[r] for r in wanted}
             if judge is not None:
                 roles.update(judge.bound_roles())
@@ -94,38 +63,17 @@ def expand(spec: Experiment, tasks: list[TaskData] | None = None) -> list[Episod
             if judge is not None and judge.kind != "model":  # no model, or several: the entry itself is the judge
                 role_key["judge"] = _entry_identity(judge)
             entry = judge.entry() if judge is not None else None
-            for seed in seeds:
-                for task in tasks:
-                    rank_of = ranks[(task.index, seed)]
-                    for q in task.questions:
-                        eid = episode_id(spec.name, q.id, hashed_config, role_key, seed)
-                        if eid in seen:
-                            raise SpecError(
-                                f"tasks[{task.index}]: question id {q.id!r} occurs twice; question ids must be "
-                                "unique across the experiment's tasks"
-                            )
-                        seen.add(eid)
-                        plans.append(
-                            EpisodePlan(
-                                eid,
-                                q,
-                                proto,
-                                protocol,
-                                config,
-                                config_dump,
-                                judge,
-                                roles,
-                                seed,
-                                task.name,
-                                rank_of[q.id],
-                                entry,
-                            )
-                        )
-    return plans
+            where = f"protocols[{p_idx}]" + (f" x judges[{j_idx}]" if judge is not None else "")
+            blocks.append(
+                PlanBlock(where, proto, protocol, config, config_dump, judge, roles, entry, hashed_config, role_key)
+            )
+    return PlanSpace(spec.name, blocks, spec.seed_list(), tasks)
 
 
-def ids_digest(plans: list[EpisodePlan]) -> str:
+def ids_digest(plans: Iterable[EpisodePlan]) -> str:
     """One hash of all planned episode ids (order-free): equal digests mean resume is exact."""
+    if isinstance(plans, PlanSpace):
+        return plans.digest()
     return stable_hash(sorted(p.id for p in plans), length=32)
 
 

@@ -1,11 +1,13 @@
 """Run an experiment's pending episodes on a Ray cluster, exactly once, with the driver as the single writer.
 
 The driver (the process running `oversight run --ray`) expands the spec and skips finished episodes as always;
-it then sends batches of episode ids to `EpisodeWorker` actors. Each worker expands the same spec itself (so
-only ids cross the wire), builds its own model clients and call cache, and runs its batch with the ordinary
-engine (`Engine.run_one`), several batches at once. Finished episodes come back as JSON; the driver writes each
-id once (`episodes.jsonl`, progress, summary, budget caps). A batch lost with its worker (a killed process, a
-lost node) is sent again to another worker; a fresh worker replaces the dead one.
+it then sends batches of (plan index, episode id) pairs to `EpisodeWorker` actors. Each worker expands the same
+spec itself (so only indices and ids cross the wire; a worker whose expansion gives another id for an index
+refuses the batch), builds its own model clients and call cache, and runs its batch with the ordinary engine
+(`Engine.run_one`), several batches at once. Finished episodes come back as JSON; the driver writes each id once
+(`episodes.jsonl`, progress, summary, budget caps). A batch lost with its worker (a killed process, a lost node)
+is sent again to another worker; a fresh worker replaces the dead one. The driver pulls pending plans lazily and
+marks finished ones in one byte per planned episode, so its memory stays flat however many episodes a run has.
 
 Per-node model options: a worker merges `{role: {option: value}}` over the spec's role options from the spec's
 `executor.node_options` entry for its node's IP address (or `"*"`), then from the JSON in `$OVERSIGHT_NODE_OPTIONS`
@@ -19,13 +21,14 @@ import copy
 import json
 import os
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from oversight.episode import Episode
 from oversight.experiment.engine import Engine
-from oversight.experiment.expand import EpisodePlan
+from oversight.experiment.plans import PendingPlans
 from oversight.store import EpisodeWriter
 
 INSTALL_HINT = "the Ray executor needs Ray: pip install 'oversight[ray]'"
@@ -46,8 +49,9 @@ class RayExecutor:
     """Shards pending episodes over `workers` Ray actors (default: one per CPU of the cluster, at most 64).
 
     `address`: a running cluster ("auto", or "ray://host:port"), or None to start a local one in this process
-    (stopped at the end). Each worker runs up to `concurrency` episodes at once (default: the spec's
-    `concurrency`), in batches of `batch_size`. `runtime_env` is passed to Ray (e.g. `{"env_vars": {...}}`).
+    (stopped at the end). Each worker runs up to `concurrency` episodes at once (default: the run's episodes in
+    flight, see `oversight.experiment.inflight`), in batches of `batch_size`. `runtime_env` is passed to Ray
+    (e.g. `{"env_vars": {...}}`).
     """
 
     address: str | None = "auto"
@@ -71,7 +75,7 @@ class RayExecutor:
             "worker_restarts": self.restarts,
         }
 
-    async def run(self, engine: Engine, plans: list[EpisodePlan], writer: EpisodeWriter, cache: Any) -> None:
+    async def run(self, engine: Engine, plans: PendingPlans, writer: EpisodeWriter, cache: Any) -> None:
         """Run `plans` on the cluster, recording each finished episode through `engine` exactly once."""
         if not plans:
             return
@@ -93,17 +97,23 @@ class RayExecutor:
                 ray.shutdown()
 
 
+Batch = list[tuple[int, str]]  # (plan index, episode id) pairs
+
+
 class _Driver:
-    def __init__(self, ex: RayExecutor, ray: Any, engine: Engine, plans: list[EpisodePlan], writer: Any, cache: Any):
+    def __init__(self, ex: RayExecutor, ray: Any, engine: Engine, plans: PendingPlans, writer: Any, cache: Any):
         self.ex, self.ray, self.engine, self.writer = ex, ray, engine, writer
         spec = engine.spec
-        per_worker = ex.concurrency or spec.concurrency
+        per_worker = ex.concurrency or engine.concurrency
         self.batch = ex.batch_size or max(1, min(16, per_worker // 2))
         self.slots = max(1, -(-per_worker // self.batch))  # batches in flight per worker
         cpus = int(ray.cluster_resources().get("CPU", 1) // max(ex.num_cpus_per_worker, 1e-9)) or 1
         self.n_workers = min(ex.workers or min(cpus, 64), -(-len(plans) // self.batch))
-        self.queue: deque[str] = deque(p.id for p in plans)
-        self.finished: set[str] = set()
+        space = plans.space
+        self.fresh: Iterator[tuple[int, str]] = ((i, space.id_at(i)) for i in plans.indices())
+        self.fresh_left = len(plans)
+        self.retry: deque[tuple[int, str]] = deque()  # of batches lost with their worker
+        self.finished = bytearray(len(space))  # 1 per planned episode already recorded
         self.worker_cls = _worker_class(ray, ex)
         self.args = (spec.model_dump(), str(spec.base_dir), _cache_arg(cache), per_worker)
 
@@ -112,12 +122,12 @@ class _Driver:
 
     async def run(self) -> None:
         workers = [self._spawn() for _ in range(self.n_workers)]
-        inflight: dict[Any, tuple[int, list[str]]] = {}
+        inflight: dict[Any, tuple[int, Batch]] = {}
         try:
             where = await asyncio.gather(*(w.where.remote() for w in workers))
             self.ex.worker_pids[:] = [pid for pid, _ in where]
             self.ex.worker_nodes.update(node for _, node in where)
-            while self.queue or inflight:
+            while self.fresh_left or self.retry or inflight:
                 self._submit(workers, inflight)
                 if not inflight:
                     break  # over budget: nothing more starts
@@ -126,34 +136,45 @@ class _Driver:
                 )
                 for fut in done:
                     ref, lines, err = fut.result()
-                    slot, ids = inflight.pop(ref)
+                    slot, batch = inflight.pop(ref)
                     if err is None:
-                        self._record(lines)
+                        self._record(batch, lines)
                     else:
                         workers[slot] = await self._replace(workers[slot], slot, err)
-                        self.queue.extendleft(reversed([i for i in ids if i not in self.finished]))
+                        self.retry.extendleft(reversed([b for b in batch if not self.finished[b[0]]]))
         finally:
             if not inflight:  # a clean end: let workers commit their call caches and close clients
                 await asyncio.wait([asyncio.ensure_future(_awaitable(w.close.remote())) for w in workers], timeout=30)
             for w in workers:  # killing a worker ends its running batches too
                 self.ray.kill(w, no_restart=True)
 
-    def _submit(self, workers: list[Any], inflight: dict[Any, tuple[int, list[str]]]) -> None:
+    def _submit(self, workers: list[Any], inflight: dict[Any, tuple[int, Batch]]) -> None:
         load = [0] * len(workers)
         for slot, _ in inflight.values():
             load[slot] += 1
         for slot, worker in enumerate(workers):
-            while load[slot] < self.slots and self.queue and not self.engine.over_budget():
-                ids = [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
-                inflight[worker.run_batch.remote(ids)] = (slot, ids)
+            while load[slot] < self.slots and not self.engine.over_budget():
+                batch = self._next_batch()
+                if not batch:
+                    return
+                inflight[worker.run_batch.remote(batch)] = (slot, batch)
                 load[slot] += 1
 
-    def _record(self, lines: list[str]) -> None:
-        for line in lines:
-            ep = Episode.model_validate_json(line)
-            if ep.id in self.finished:  # a batch re-sent after its worker died may overlap finished work
+    def _next_batch(self) -> Batch:
+        batch: Batch = []
+        while self.retry and len(batch) < self.batch:
+            batch.append(self.retry.popleft())
+        while self.fresh_left and len(batch) < self.batch:
+            batch.append(next(self.fresh))
+            self.fresh_left -= 1
+        return batch
+
+    def _record(self, batch: Batch, lines: list[str]) -> None:
+        for (index, _), line in zip(batch, lines, strict=True):
+            if self.finished[index]:  # a batch re-sent after its worker died may overlap finished work
                 continue
-            self.finished.add(ep.id)
+            self.finished[index] = 1
+            ep = Episode.model_validate_json(line)
             self.engine.counters.calls += ep.meta.pop(_CALLS, 0)
             self.engine.counters.cache_hits += ep.meta.pop(_HITS, 0)
             self.engine.record(ep, self.writer)
@@ -211,13 +232,17 @@ class EpisodeWorker:
         data = _with_node_options(spec_data)
         spec = Experiment.from_dict(data, source="ray worker spec", base_dir=Path(base_dir))
         tasks = [load_task(t, i, spec.base_dir) for i, t in enumerate(spec.tasks)]
-        self.plans = {p.id: p for p in expand(spec, tasks)}
+        self.plans = expand(spec, tasks)
         self.cache = CallCache(cache) if cache else None
         ledger = UsageLedger(spec.prices)
-        limits = EndpointLimits(default=spec.endpoint_concurrency, limits=spec.endpoint_limits)
+        limits = EndpointLimits(
+            default=spec.endpoint_concurrency, limits=spec.endpoint_limits, fifo=spec.schedule == "arrival"
+        )
         bindings = build_models(spec, self.cache, limits, ledger)
         counters = Counters()
-        self.engine = Engine(spec, bindings, counters, Summary(), Progress(counters), False, ledger, 0, 0.0)
+        self.engine = Engine(
+            spec, bindings, counters, Summary(), Progress(counters), False, ledger, 0, 0.0, concurrency=concurrency
+        )
         self.gate = asyncio.Semaphore(concurrency)
 
     def where(self) -> tuple[int, str]:
@@ -236,15 +261,26 @@ class EpisodeWorker:
             except Exception:  # best effort, as in a local run
                 pass
 
-    async def run_batch(self, ids: list[str]) -> list[str]:
-        """The finished episodes of `ids` as JSON lines (errors are recorded in them, as in a local run)."""
-        return list(await asyncio.gather(*(self._one(i) for i in ids)))
+    async def run_batch(self, batch: list[tuple[int, str]]) -> list[str]:
+        """The finished episodes of `batch` ((plan index, episode id) pairs) as JSON lines, in order (errors are
+        recorded in them, as in a local run). Raises ValueError when this worker's expansion of the spec gives
+        another id for an index (its node sees other data or code than the driver)."""
+        plans = []
+        for index, episode_id in batch:
+            plan = self.plans[index] if 0 <= index < len(self.plans) else None
+            if plan is None or plan.id != episode_id:
+                raise ValueError(
+                    f"episode {episode_id} (plan {index}): this worker's expansion of the spec differs from the "
+                    "driver's (another dataset file, protocol or oversight version on this node?)"
+                )
+            plans.append(plan)
+        return list(await asyncio.gather(*(self._one(p) for p in plans)))
 
-    async def _one(self, episode_id: str) -> str:
+    async def _one(self, plan: Any) -> str:
         async with self.gate:
             counters = self.engine.counters
             calls, hits = counters.calls, counters.cache_hits
-            ep = await self.engine.run_one(self.plans[episode_id])
+            ep = await self.engine.run_one(plan)
             ep.meta[_CALLS], ep.meta[_HITS] = counters.calls - calls, counters.cache_hits - hits
             return ep.model_dump_json()
 

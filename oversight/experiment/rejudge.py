@@ -72,7 +72,7 @@ def rejudge_experiment(
         "protocols": [protocol],
         "judges": entries,
         "seeds": list(seeds),
-        "concurrency": concurrency or int(source.get("concurrency") or 16),
+        "concurrency": concurrency or source.get("concurrency") or "auto",
         "output_dir": str(output_dir),
         "cache": cache,
     }

@@ -8,18 +8,23 @@ checks a resume, decides whether the run failed, and writes the summary.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from oversight.episode import Episode
 from oversight.experiment.engine import Engine, error_kind
-from oversight.experiment.expand import expand, ids_digest, load_task
+from oversight.experiment.expand import expand, load_task
+from oversight.experiment.inflight import endpoint_slots, episodes_in_flight
+from oversight.experiment.plans import IdSet
 from oversight.experiment.progress import Counters, make_progress
 from oversight.experiment.provenance import spec_record
 from oversight.experiment.ray_executor import RayExecutor, import_ray
@@ -33,6 +38,8 @@ from oversight.models.limits import EndpointLimits
 from oversight.models.secrets import redact, redact_argv
 from oversight.run_lock import RunLock, RunLockedError
 from oversight.store import SPEC_FILE, SUMMARY_FILE, EpisodeWriter, StoreError, iter_episodes, read_json, write_json
+
+log = logging.getLogger(__name__)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -184,7 +191,7 @@ async def _arun(
         spec.check()
     tasks = [load_task(t, i, spec.base_dir) for i, t in enumerate(spec.tasks)]
     plans = expand(spec, tasks)
-    digest = ids_digest(plans)
+    digest = plans.digest()
 
     # Everything that can fail on a bad spec or model happens before the run directory is touched.
     if resume is not None:
@@ -204,11 +211,17 @@ async def _arun(
 
     call_cache = _open_cache(spec.cache if cache is None else cache)
     ledger = UsageLedger(spec.prices)
-    limits = EndpointLimits(default=spec.endpoint_concurrency, limits=spec.endpoint_limits)
+    limits = EndpointLimits(
+        default=spec.endpoint_concurrency, limits=spec.endpoint_limits, fifo=spec.schedule == "arrival"
+    )
     lock: RunLock | None = None
     bindings: dict[tuple[str, str], Any] = {}
     try:
         bindings = build_models(spec, call_cache, limits, ledger)
+        slots = endpoint_slots(bindings.values(), limits)
+        in_flight, idle_warning = episodes_in_flight(spec.concurrency, slots)
+        if idle_warning:
+            log.warning(redact(idle_warning))
         record = spec_record(spec, run_dir.name, tasks, len(plans), digest, model_identities(spec, bindings))
         lock = RunLock.acquire(run_dir)  # held until this run ends; a second process is refused
         if resume is None:
@@ -222,21 +235,11 @@ async def _arun(
         where.run_dir = run_dir
         # One streaming pass over what earlier sessions recorded (the last record of each id): ids to skip, totals
         # for budget and summary. Errored episodes run again unless `keep_errors`; their tokens were paid for.
+        # The finished ids are held packed (10 bytes each), not as strings.
         summary = Summary()
-        done: set[str] = set()
         errors_seen: Counter[str] = Counter()
-        prior_tokens = prior_cost = 0.0
-        rerun = 0
-        for ep in iter_episodes(run_dir, seen=False):
-            prior_tokens += ep.tokens
-            prior_cost += ep.cost
-            if ep.error is not None and not keep_errors:
-                rerun += 1
-                continue
-            done.add(ep.id)
-            summary.add(ep)
-            if ep.error is not None:
-                errors_seen[error_kind(ep.error_type, ep.error)] += 1
+        prior = _Prior()
+        done = IdSet(prior.scan(iter_episodes(run_dir, seen=False), summary, errors_seen, keep_errors))
     except BaseException:
         if lock is not None:
             lock.release()
@@ -244,11 +247,13 @@ async def _arun(
             call_cache.close()
         await _close_models(bindings)
         raise
-    pending = [p for p in plans if p.id not in done]
+    pending = plans.pending(done, grouped=spec.schedule == "prefix")
 
     counters = Counters(total=len(plans), skipped=len(plans) - len(pending))
     bar = make_progress(counters, progress, interval=progress_interval)
-    engine = Engine(spec, bindings, counters, summary, bar, fail_fast, ledger, int(prior_tokens), prior_cost)
+    engine = Engine(
+        spec, bindings, counters, summary, bar, fail_fast, ledger, int(prior.tokens), prior.cost, concurrency=in_flight
+    )
     engine.error_kinds.update(errors_seen)
     status = "complete"
     failure: str | None = None
@@ -276,7 +281,14 @@ async def _arun(
         if call_cache is not None:
             call_cache.close()
         await _close_models(bindings)
-        record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started, rerun, failure)
+        record = _summary_record(run_dir, status, engine, counters, ledger, call_cache, started, prior.rerun, failure)
+        record["concurrency"] = {
+            "setting": spec.concurrency,
+            "episodes_in_flight": in_flight,
+            "schedule": spec.schedule,
+            "endpoints": {redact(e): n for e, n in sorted(slots.items())},
+            "warning": redact(idle_warning) if idle_warning else None,
+        }
         if executor is not None:
             record["executor"] = executor.report()
         write_json(run_dir / SUMMARY_FILE, record)
@@ -284,6 +296,31 @@ async def _arun(
     return RunResult(
         run_dir, status, len(plans), counters.episodes, counters.skipped, counters.errors, record, failure
     )
+
+
+@dataclass
+class _Prior:
+    """What earlier sessions of a run recorded: tokens and cost paid (errored episodes included), errored episodes
+    to run again."""
+
+    tokens: float = 0.0
+    cost: float = 0.0
+    rerun: int = 0
+
+    def scan(
+        self, episodes: Iterable[Episode], summary: Summary, errors: Counter[str], keep_errors: bool
+    ) -> Iterator[str]:
+        """The ids to skip, one by one (a generator: no list of them is built), counting the rest as it goes."""
+        for ep in episodes:
+            self.tokens += ep.tokens
+            self.cost += ep.cost
+            if ep.error is not None and not keep_errors:
+                self.rerun += 1
+                continue
+            summary.add(ep)
+            if ep.error is not None:
+                errors[error_kind(ep.error_type, ep.error)] += 1
+            yield ep.id
 
 
 async def _close_models(bindings: dict[tuple[str, str], Any]) -> None:

@@ -295,7 +295,12 @@ class Experiment(_Strict):
     judges: list[JudgeSpec] = Field(default_factory=list)
     seeds: list[int] | None = Field(default=None, min_length=1)
     repeats: int = Field(default=1, ge=1)
-    concurrency: int = Field(default=16, ge=1)
+    #: episodes in flight: "auto" keeps enough to fill every endpoint's call limit (their sum), or a number
+    concurrency: int | Literal["auto"] = "auto"
+    #: "prefix": a question's episodes run together, waiting calls go earliest-started episode first and an
+    #: episode's calls stay on one server (prefix caches answer the shared part); "arrival": spec order, calls in
+    #: arrival order, each call to the least-loaded server
+    schedule: Literal["prefix", "arrival"] = "prefix"
     endpoint_concurrency: int = Field(default=8, ge=1)
     endpoint_limits: dict[str, int] = Field(default_factory=dict)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
@@ -309,6 +314,13 @@ class Experiment(_Strict):
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     _base_dir: Path | None = PrivateAttr(default=None)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _positive_concurrency(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError('must be >= 1 (or "auto")')
+        return value
 
     @field_validator("endpoint_limits")
     @classmethod

@@ -42,6 +42,11 @@ class Provider:
         """The endpoint the next call goes to; providers that spread load over several servers override it."""
         return self.endpoint
 
+    def endpoints(self) -> list[str]:
+        """Every endpoint this provider may send calls to (one, unless it spreads load over several servers): the
+        runner sizes the episodes it keeps in flight from their concurrency limits."""
+        return [self.endpoint]
+
     async def generate_at(self, endpoint: str, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
         """`generate` on the endpoint `pick_endpoint` chose (the middleware holds that endpoint's limit)."""
         return await self.generate(messages, config)

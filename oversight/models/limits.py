@@ -4,26 +4,39 @@ from __future__ import annotations
 
 import asyncio
 
+from oversight.models.routing import PrioritySlots
+
 
 class EndpointLimits:
-    """One semaphore per (endpoint, event loop). `limits` overrides the default per endpoint."""
+    """One limit per (endpoint, event loop). `limits` overrides the default per endpoint.
 
-    def __init__(self, default: int = 8, limits: dict[str, int] | None = None) -> None:
+    Waiting calls are admitted earliest-started episode first (`oversight.models.routing`), so an episode's next
+    turn reaches a prefix-caching server while its prefix is still cached; `fifo=True` admits them in plain
+    arrival order instead.
+    """
+
+    def __init__(self, default: int = 8, limits: dict[str, int] | None = None, *, fifo: bool = False) -> None:
         self.default = default
         self.limits = dict(limits or {})
-        self._sems: dict[tuple[str, int], asyncio.Semaphore] = {}
+        self.fifo = fifo
+        self._sems: dict[tuple[str, int], PrioritySlots] = {}
 
     def set(self, endpoint: str, limit: int) -> None:
         if limit < 1:
             raise ValueError(f"concurrency limit for {endpoint!r} must be >= 1, got {limit}")
         self.limits[endpoint] = limit
 
-    def semaphore(self, endpoint: str) -> asyncio.Semaphore:
-        # Keyed by loop too: a semaphore used under one loop cannot be awaited under another (tests, re-runs).
+    def limit(self, endpoint: str) -> int:
+        """The number of calls `endpoint` may have in flight."""
+        return self.limits.get(endpoint, self.default)
+
+    def semaphore(self, endpoint: str) -> PrioritySlots:
+        """The limit of `endpoint` in the running event loop (`async with` holds one of its slots)."""
+        # Keyed by loop too: a limit used under one loop cannot be awaited under another (tests, re-runs).
         key = (endpoint, id(asyncio.get_running_loop()))
         sem = self._sems.get(key)
         if sem is None:
-            sem = self._sems[key] = asyncio.Semaphore(self.limits.get(endpoint, self.default))
+            sem = self._sems[key] = PrioritySlots(self.limit(endpoint), fifo=self.fifo)
         return sem
 
 

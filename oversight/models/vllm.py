@@ -12,6 +12,12 @@ With several servers, each call goes to the one with the fewest requests in flig
 strictly round-robin with `balance="round_robin"`. Each server is its own endpoint, so the per-endpoint
 concurrency limit of `ManagedModel` applies per server: for each attempt the middleware asks `pick_endpoint()`
 and holds that server's limit while `generate_at(url, ...)` runs there.
+
+Inside an experiment's episode (`oversight.models.routing`) routing is sticky under the default balance: an
+episode's first call picks a server — the one that last ran the same question, if its load is within one call of
+the least-loaded server's, else the least-loaded — and its later calls go there too, so each turn meets its
+transcript's prefix in that server's prefix cache. A call that fails with a retryable error moves the episode to the
+least-loaded other server, so its retry (and its later calls) go there.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pydantic import SecretStr
 
 from oversight.models.base import ModelConfigError, ModelError, Provider
 from oversight.models.openai_api import OpenAIProvider
+from oversight.models.routing import GroupServers, current_route
 from oversight.models.vllm_launcher import VLLMServer
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
@@ -144,13 +151,31 @@ class VLLMProvider(Provider):
         self.in_flight = {u: 0 for u in urls}
         self.calls = {u: 0 for u in urls}
         self._rotation = itertools.cycle(range(len(urls)))
+        self._groups = GroupServers()
         self._start_lock: asyncio.Lock | None = None
         self._start_error: ModelError | None = None
         super().__init__(model, urls[0])
         self._identity = f"{self.name}@{self.server.model_dir if self.server else ','.join(sorted(set(urls)))}"
 
     def pick_endpoint(self) -> str:
-        return self.urls[0] if len(self.urls) == 1 else self._pick()
+        if len(self.urls) == 1:
+            return self.urls[0]
+        route = current_route() if self.balance == "least_in_flight" else None
+        if route is None:
+            return self._pick()
+        server = route.servers.get(id(self))
+        if server is None:
+            server = self._pick()
+            last = self._groups.get(route.group) if route.group else None
+            if last is not None and self.in_flight[last] <= self.in_flight[server] + 1:
+                server = last  # its prefix cache may still hold this question's passage
+            route.servers[id(self)] = server
+            if route.group:
+                self._groups.remember(route.group, server)
+        return server
+
+    def endpoints(self) -> list[str]:
+        return list(self.urls)
 
     def _pick(self) -> str:
         start = next(self._rotation)
@@ -173,6 +198,15 @@ class VLLMProvider(Provider):
         self.calls[url] += 1
         try:
             return await client.generate(messages, config)
+        except ModelError as err:
+            route = current_route()
+            if err.retryable and route is not None and route.servers.get(id(self)) == url:
+                # this server may be down: the retry, and the episode's later calls, go to the least-loaded other
+                moved = min((u for u in self.urls if u != url), key=self.in_flight.__getitem__)
+                route.servers[id(self)] = moved
+                if route.group:
+                    self._groups.remember(route.group, moved)
+            raise
         finally:
             self.in_flight[url] -= 1
 
