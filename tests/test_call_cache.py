@@ -241,3 +241,20 @@ def test_keys_of_any_shape_are_indexed(key):
     assert not index.might_contain(key) or key == ""
     index.add(key)
     assert index.might_contain(key)
+
+
+def test_a_single_writer_folds_its_own_keys_into_the_packed_array(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    wait_indexed(cache)
+    keys = [hashlib.sha256(f"own{i}".encode()).hexdigest() for i in range(2 * MERGE_MIN)]
+    for k in keys:
+        cache.put(k, ModelOutput(text="x"))
+    cache.flush()
+    deadline = time.monotonic() + 10
+    while len(cache._index._sets[0]) >= MERGE_MIN and time.monotonic() < deadline:
+        time.sleep(0.05)  # the writer thread merges after its batch
+    assert len(cache._index._sets[0]) < MERGE_MIN  # no other process wrote: the fold is still due and done
+    assert len(cache._index._table.array) >= MERGE_MIN
+    assert all(cache.get(k) is not None for k in keys)
+    assert cache.get("f" * 64) is None
+    cache.close()

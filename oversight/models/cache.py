@@ -195,8 +195,6 @@ class CallCache:
             self._index.add(key)
         if rows:
             self._synced_rowid = max(rowid for rowid, _ in rows)
-        if self._index.merge_due():
-            self._index.merge()
 
     def _write_loop(self) -> None:
         conn = sqlite3.connect(self.path)
@@ -234,5 +232,7 @@ class CallCache:
                     else:
                         self._catch_up(conn)
                         seen_version = version
+                if self._index.merge_due():  # this process's own keys too, or the recent set grows ~70 B a key
+                    self._index.merge()
         finally:
             conn.close()
