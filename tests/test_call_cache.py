@@ -258,3 +258,22 @@ def test_a_single_writer_folds_its_own_keys_into_the_packed_array(tmp_path):
     assert all(cache.get(k) is not None for k in keys)
     assert cache.get("f" * 64) is None
     cache.close()
+
+
+def test_queued_writes_stay_bounded_when_puts_outrun_the_writer(tmp_path, monkeypatch):
+    import oversight.models.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_PENDING", 64)
+    cache = CallCache(tmp_path / "c.sqlite")
+    wait_indexed(cache)
+    most = 0
+    keys = [hashlib.sha256(f"burst{i}".encode()).hexdigest() for i in range(3000)]
+    for k in keys:  # a tight loop holding the GIL, as a busy event loop does
+        cache.put(k, ModelOutput(text="y" * 200))
+        most = max(most, len(cache._pending))
+    assert most <= 65
+    assert all(cache.get(k) is not None for k in keys)  # nothing lost to the waiting
+    cache.close()
+    again = CallCache(tmp_path / "c.sqlite")
+    assert all(again.get(k) is not None for k in keys[::100])
+    again.close()

@@ -23,6 +23,8 @@ from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 _BATCH_SECONDS = 0.05
 #: how often an idle writer thread looks for rows other processes committed (their keys become hits after that)
 POLL_SECONDS = 0.05
+#: queued writes above which `put` waits for the writer thread (memory stays bounded however busy the loop is)
+MAX_PENDING = 4096
 _SCHEMA = "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, output TEXT NOT NULL, created REAL NOT NULL)"
 # The function json.dumps(..., ensure_ascii=False) uses for every str (C-accelerated): building the key's JSON
 # from these pieces gives byte-for-byte the text the generic dump gives.
@@ -146,6 +148,15 @@ class CallCache:
             self._pending[key] = raw
             if first:
                 self._wake.notify()
+            if len(self._pending) > MAX_PENDING:
+                # Backpressure: a busy event loop holds the GIL, so the writer falls behind and the queue (~500 B a
+                # write) grew to 100k entries in a 200k-call run. Waiting here frees the GIL until it has caught up.
+                deadline = time.monotonic() + 5.0
+                while len(self._pending) > MAX_PENDING // 2 and self._writer.is_alive():
+                    if time.monotonic() > deadline:
+                        break
+                    self._wake.notify_all()
+                    self._wake.wait(0.01)
 
     def flush(self) -> None:
         """Block until every queued write is committed."""
