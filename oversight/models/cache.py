@@ -235,6 +235,7 @@ class CallCache:
                             if self._pending.get(k) == v:
                                 del self._pending[k]
                         self._wake.notify_all()
+                    batch = []  # else the idle writer keeps the last batch's outputs alive until its next one
                 if indexed:
                     top = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM calls").fetchone()[0]
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
