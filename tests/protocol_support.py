@@ -32,7 +32,8 @@ def role_play(messages, config, *, judge="Answer: A\nConfidence: 70%", speech_wo
         return "What exactly does the text say?" if "You may ask" in user else judge
     if "may choose which answer" in user:
         return "Answer: A"
-    name = re.match(r"You are (\w+(?: [A-Z])?)", system)
+    # Debaters are named after the shared text (the user message); consultants and MAD agents in the system prompt.
+    name = re.search(r"You are (Debater [A-Z])", user) or re.match(r"You are (\w+(?: [A-Z])?)", system)
     who = name.group(1) if name and name.group(1) != "a" else "Consultant"
     rnd = re.search(r"This is round (\d+)", user)
     if "Cross-examination: ask" in user:

@@ -86,7 +86,7 @@ async def test_the_same_through_a_real_debate_and_its_judge_prompt() -> None:
         system, user = messages[0].content, messages[-1].content
         if system.startswith("You are the judge"):
             return "Answer: B\nConfidence: 60%"
-        who = re.match(r"You are (Debater [AB])", system).group(1)  # type: ignore[union-attr]
+        who = re.search(r"You are (Debater [AB])", user).group(1)  # type: ignore[union-attr]
         return speeches[(who, int(re.search(r"This is round (\d+)", user).group(1)))]  # type: ignore[union-attr]
 
     from oversight.protocol_registry import EpisodeSetup, get_protocol

@@ -129,7 +129,8 @@ async def test_cross_examination_turns():
     assert xs == [(a, "question", b), (b, "answer", a), (b, "question", a), (a, "answer", b)]
     # The answerer saw the question it must answer, as the last turn.
     answer_turn = next(t for t in ep.turns if t.kind == "answer")
-    assert seen_text(answer_turn).rstrip().split("Cross-examination")[0].rstrip().endswith("</turn>")
+    before_role = seen_text(answer_turn).rsplit("\nYou are Debater", 1)[0]
+    assert before_role.rstrip().endswith("</turn>") and "Cross-examination" not in before_role
     assert 'kind="question"' in seen_text(answer_turn)
 
 

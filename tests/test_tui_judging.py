@@ -47,8 +47,7 @@ class WatchingJudge:
 
 
 def speaker(messages, config) -> str:
-    system = messages[0].content
-    who = re.match(r"You are (Debater [AB])", system)
+    who = re.search(r"You are (Debater [AB])", messages[-1].content)
     name = who.group(1) if who else "?"
     return f"{name}: <quote>was founded in 1926 by Susteim Keinkex</quote> and <quote>made up words here</quote>."
 

@@ -106,7 +106,7 @@ async def test_episode_screen_shows_transcript_context_judgments_and_details(big
         await pilot.press("m")  # the messages the first turn saw, read from the pool
         await settle(pilot)
         assert "what this turn saw: 2 messages" in screen_text(app)
-        assert "You are Debater A in a debate" in screen_text(app)
+        assert "You are one of two debaters in a debate" in screen_text(app)
         await pilot.press("2")
         await settle(pilot)
         assert question.context is not None and question.context.split("\n")[0][:60] in screen_text(app)

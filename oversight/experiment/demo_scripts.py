@@ -39,7 +39,7 @@ def quoting_speaker(messages: list[ChatMessage], config: GenerateConfig) -> str:
     digest = hashlib.sha256(f"{prompt}\0{config.seed}".encode()).digest()
     start = digest[0] % max(1, len(words) - 8)
     verbatim = " ".join(words[start : start + 6]) or "nothing"
-    who = _SPEAKER_RE.search(messages[0].content)
+    who = _SPEAKER_RE.search(prompt)
     name = who.group(1) if who else "I"
     return (
         f"{name} here. The text reads <quote>{verbatim}</quote>, and it also says "
