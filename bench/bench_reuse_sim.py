@@ -1,7 +1,7 @@
 """How much prompt decoding KV reuse would save on a real run's calls: replays the prompts a run recorded (every
 turn's `seen` messages, in episode order), tokenized by the model's own tokenizer, through the reuse rule.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_reuse_sim.py runs/demo/<run-id>/episodes.jsonl
+    PYTHONPATH=. .venv/bin/python bench/bench_reuse_sim.py runs/demo/<run-id>
 
 Prints, per chunk size and saved-state budget, the share of prompt tokens left to decode (chunk 1 = reuse at
 any token, which is not exact; the provider reuses whole 64-token chunks).
@@ -9,10 +9,11 @@ any token, which is not exact; the provider reuses whole 64-token chunks).
 
 from __future__ import annotations
 
-import json
 import sys
+from pathlib import Path
 
 from oversight.models.llamacpp import resolve_gguf
+from oversight.store import iter_episodes
 
 KV_BYTES_PER_TOKEN = 30 * 2 * 192 * 2  # SmolLM2-135M: 30 layers x (K + V) x 192 dims x f16
 
@@ -26,14 +27,12 @@ def load_prompts(path: str) -> list[list[int]]:
     bos = llm.detokenize([llm.token_bos()], special=True).decode()
     fmt = Jinja2ChatFormatter(template=llm.metadata["tokenizer.chat_template"], eos_token=eos, bos_token=bos)
     prompts = []
-    with open(path) as f:
-        for line in f:
-            for turn in json.loads(line)["turns"]:
-                if turn.get("seen"):
-                    rendered = fmt(messages=turn["seen"])
-                    prompts.append(
-                        llm.tokenize(rendered.prompt.encode(), add_bos=not rendered.added_special, special=True)
-                    )
+    run_dir = Path(path).parent if Path(path).is_file() else Path(path)
+    for episode in iter_episodes(run_dir):  # resolves pooled `seen` messages (pool.jsonl)
+        for turn in episode.turns:
+            if turn.seen:
+                rendered = fmt(messages=[m.model_dump() for m in turn.seen])
+                prompts.append(llm.tokenize(rendered.prompt.encode(), add_bos=not rendered.added_special, special=True))
     return prompts
 
 
