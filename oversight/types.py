@@ -25,6 +25,20 @@ def trusted(cls: type[M], **values: Any) -> M:
     return obj
 
 
+def trusted_copy(model: M, update: dict[str, Any]) -> M:
+    """`model.model_copy(update=update)` for a model without extra or private attributes, at a fraction of its cost:
+    a shallow copy with `update` applied (not validated) and its keys added to the fields set, as `model_copy`
+    does. Falls back to `model_copy` for models it does not cover."""
+    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
+        return model.model_copy(update=update)
+    obj = model.__class__.__new__(model.__class__)
+    object.__setattr__(obj, "__dict__", {**model.__dict__, **update})
+    object.__setattr__(obj, "__pydantic_fields_set__", model.__pydantic_fields_set__.union(update))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 class ChatMessage(BaseModel):
     """One message of a chat prompt."""
 
