@@ -380,6 +380,9 @@ def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
     """`text` cut after its `limit`-th word (whitespace kept as written) and its original word count."""
     if limit is None:
         return text, -1
+    words = len(text.split())  # the same words as `_WORD` finds (both split at str.isspace), without a match each
+    if words <= limit:
+        return text, words
     n = 0
     for m in _WORD.finditer(text):
         n += 1
