@@ -308,3 +308,12 @@ def test_outputs_written_by_the_writer_thread_read_back_equal(tmp_path):
     for k, out in outs.items():
         assert again.get(k).model_dump(exclude={"cached"}) == out.model_dump(exclude={"cached"})
     again.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=texts, cached=st.booleans(), latency=st.floats(allow_nan=False), reason=st.none() | texts)
+def test_the_stored_json_is_the_dump_without_cached(text, cached, latency, reason):
+    from oversight.models.cache import _stored_json
+
+    out = ModelOutput(text=text, cached=cached, latency=latency, finish_reason=reason, usage=Usage(output_tokens=2))
+    assert _stored_json(out) == out.model_dump_json(exclude={"cached"})
