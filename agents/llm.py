@@ -11,10 +11,27 @@ from typing import Any
 from oversight.episode import Turn
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
-from oversight.transcript import ANSWER_RE, View, model_turn
-from oversight.types import ChatMessage, GenerateConfig, trusted
+from oversight.transcript import ANSWER_RE, View, make_turn
+from oversight.types import ChatMessage, GenerateConfig, trusted, trusted_copy
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
+
+#: (max_tokens, temperature) -> the agent's base config: agents are built per episode, configs are frozen
+_CONFIGS: dict[tuple[int, float | None], GenerateConfig] = {}
+_CONFIGS_KEPT = 256
+
+
+def _base_config(max_tokens: int, temperature: float | None) -> GenerateConfig:
+    key = (max_tokens, temperature)
+    cfg = _CONFIGS.get(key)
+    if cfg is None:
+        # Only what we set explicitly overrides an experiment's per-role settings (the runner merges fields set).
+        sampling = {} if temperature is None else {"temperature": temperature}
+        cfg = GenerateConfig(max_tokens=max_tokens, **sampling)
+        if len(_CONFIGS) >= _CONFIGS_KEPT:
+            _CONFIGS.clear()
+        _CONFIGS[key] = cfg
+    return cfg
 
 
 def parse_answer_letter(text: str, letters: str, *, last: bool = False) -> str | None:
@@ -50,9 +67,9 @@ class LLMAgent:
         self.model = model
         self.prompts = PromptSet.load(PROMPTS_DIR, self.prompt_names, prompts)
         self.identity = f"{model.name}#{self.prompts.hash}"
-        # Only what we set explicitly overrides an experiment's per-role settings (the runner merges fields set).
-        sampling = {} if temperature is None else {"temperature": temperature}
-        self._config = GenerateConfig(max_tokens=max_tokens, **sampling)
+        self._config = _base_config(max_tokens, temperature)
+        # What does not change within an episode, rendered once: (the context it was made from, its section)
+        self._context_section: tuple[str | None, str] = (None, "")
 
     def with_temperature(self, temperature: float) -> LLMAgent:
         """A copy of this agent that samples at `temperature` (same prompts and identity), e.g. for drawing several
@@ -65,15 +82,21 @@ class LLMAgent:
         """Template fields for `view` (all text already escaped by the transcript), plus every named field the
         protocol passed to `view_for(...)` (`view.extra`), so a protocol's own templates can use `{its_field}`.
         Protocols escape agent-authored text they pass that way (`oversight.quotes.escape`)."""
+        context = view.context
+        made_from, section = self._context_section
+        if context is not made_from:
+            section = f"The text:\n<source>\n{context}\n</source>\n\n" if context else ""
+            self._context_section = (context, section)
+        letters = view.letters
         return {
             "name": view.name,
             "letter": view.letter or "",
             "answer": view.answer_text,
             "question": view.question,
             "choices": view.choices_text,
-            "letters": " or ".join(view.letters) if len(view.letters) == 2 else ", ".join(view.letters),
-            "context": view.context or "",
-            "context_section": f"The text:\n<source>\n{view.context}\n</source>\n\n" if view.context else "",
+            "letters": " or ".join(letters) if len(letters) == 2 else ", ".join(letters),
+            "context": context or "",
+            "context_section": section,
             "transcript": view.transcript,
             "transcript_section": f"\nTranscript so far:\n{view.transcript}\n" if view.transcript else "",
             "round": view.round + 1,
@@ -108,10 +131,19 @@ class LLMAgent:
             update["max_tokens"] = max_tokens
         if extra:
             update["extra"] = {**self._config.extra, **extra}
-        out = await self.model.generate(messages, self._config.model_copy(update=update))
-        turn = model_turn(view.role, out, messages, kind=kind, round=view.round)
-        turn.answer = view.answer
-        return turn
+        out = await self.model.generate(messages, trusted_copy(self._config, update))
+        return make_turn(
+            view.role,
+            out.text.strip(),
+            kind=kind,
+            round=view.round,
+            answer=view.answer,
+            seen=messages,
+            model=out.model or None,
+            usage=out.usage,
+            latency=out.latency,
+            cached=out.cached,
+        )
 
     async def choose_side(self, view: View, system: str, template: str) -> Turn:
         """Ask the model which answer it takes; the turn's `answer` is the choice index, or None if unparseable."""

@@ -105,7 +105,11 @@ def _index(context: str) -> _ContextIndex:
 def quote_score(quote: str, context: str) -> float:
     """Similarity of `quote` to its best-matching span of `context`: 1.0 for an exact normalised match, else the
     character-level similarity ratio (0..1) of the best candidate window of the same number of words."""
-    nq = normalize(quote)
+    return _score(normalize(quote), context)
+
+
+def _score(nq: str, context: str) -> float:
+    """`quote_score` of a quote already normalised."""
     if not nq or not context:
         return 0.0
     idx = _index(context)
@@ -139,9 +143,12 @@ def quote_score(quote: str, context: str) -> float:
 def check_quote(text: str, context: str | None, cfg: QuoteConfig | None = None) -> Quote:
     """A `Quote` for `text` with its status against `context` (never verified when there is no context)."""
     cfg = cfg or _DEFAULT
-    if not context or len(normalize(text).split()) < cfg.min_words:
+    if not context:
         return trusted(Quote, text=text, verified=False, score=0.0)
-    score = quote_score(text, context)
+    nq = normalize(text)  # once: the word count and the match both read it
+    if (nq.count(" ") + 1 if nq else 0) < cfg.min_words:  # its words: normalised text is single-spaced, stripped
+        return trusted(Quote, text=text, verified=False, score=0.0)
+    score = _score(nq, context)
     return trusted(Quote, text=text, verified=score >= cfg.fuzzy_threshold and score > 0.0, score=score)
 
 

@@ -66,6 +66,8 @@ class View:
     raw_question: str = ""  # the unescaped question text (what a re-judge rebuilds the view from)
     turn_ids: tuple[int, ...] = ()  # the transcript positions of `turns`
     names: Mapping[str, str] = field(default_factory=dict)  # role -> speaker name shown (absent: the default)
+    #: (the choices it was made from, `choices_text`), made once per transcript; used only while `choices` is them
+    choices_rendered: tuple[tuple[str, ...], str] | None = None
 
     def speaker(self, role: str) -> str:
         """The speaker name shown for `role` in this view."""
@@ -114,7 +116,10 @@ class View:
     @property
     def choices_text(self) -> str:
         """`"A: ...\\nB: ..."` in the order shown."""
-        return "\n".join(f"{LETTERS[k]}: {c}" for k, c in enumerate(self.choices))
+        made = self.choices_rendered
+        if made is not None and made[0] is self.choices:
+            return made[1]
+        return render_choices(self.choices)
 
     @property
     def answer_text(self) -> str:
@@ -161,6 +166,8 @@ class Transcript:
         self._question_text = escape(question.text)
         self._choices = tuple(escape(question.choices[i]) for i in self.order)
         self._context = escape(question.context) if question.context else None
+        self._choices_text = (self._choices, render_choices(self._choices))
+        self._joined: str | None = ""  # every shown block joined, as most views show them (None: to be made)
         started = _STARTED.get()
         if started is not None:
             started.append(self)
@@ -188,6 +195,7 @@ class Transcript:
             if block is not None:
                 self._shown.append(len(self.turns))
                 self._shown_blocks.append(block)
+                self._joined = None
             self.turns.append(turn)
         if self._watcher is not None and turns:
             self._watcher.added(self, turns, visible)
@@ -210,9 +218,11 @@ class Transcript:
         """
         if hide_round is None and include is None:
             ids: Sequence[int] = tuple(self._shown)
-            blocks: Sequence[str] = self._shown_blocks
             all_turns = self.turns
             turns: Sequence[Turn] = [all_turns[i] for i in ids]
+            joined = self._joined
+            if joined is None:
+                joined = self._joined = "\n\n".join(self._shown_blocks)
         else:
             kept, kept_blocks, kept_turns = [], [], []
             for i, b in zip(self._shown, self._shown_blocks, strict=True):
@@ -224,7 +234,7 @@ class Transcript:
                 kept.append(i)
                 kept_blocks.append(b)
                 kept_turns.append(t)
-            ids, blocks, turns = tuple(kept), kept_blocks, kept_turns
+            ids, turns, joined = tuple(kept), kept_turns, "\n\n".join(kept_blocks)
         sees_context = role in self.context_roles and not is_judge_role(role)
         view = View(
             role=role,
@@ -233,7 +243,7 @@ class Transcript:
             choices=self._choices,
             order=self.order,
             context=self._context if sees_context else None,
-            transcript="\n\n".join(blocks),
+            transcript=joined,
             turns=turns,
             round=round,
             rounds=self.rounds,
@@ -246,6 +256,7 @@ class Transcript:
             raw_question=self.question.text,
             turn_ids=ids,
             names=self.names,
+            choices_rendered=self._choices_text,
         )
         if task == "decide":  # a judge's (or the expert tier's) decision: recorded with its verdict at close
             self._decide_views.append(view)
@@ -279,6 +290,11 @@ class Transcript:
         if not result.order_shown:
             result.order_shown = list(self.order)
         return Outcome(self.question, self.turns, judgments, result, wall=time.perf_counter() - self._started)
+
+
+def render_choices(choices: Sequence[str]) -> str:
+    """`"A: ...\\nB: ..."`: escaped choices under their letters, in the order given."""
+    return "\n".join(f"{LETTERS[k]}: {c}" for k, c in enumerate(choices))
 
 
 def render_turn(turn: Turn, name_of: Callable[[str], str]) -> str:
@@ -364,6 +380,9 @@ def truncate_words(text: str, limit: int | None) -> tuple[str, int]:
     """`text` cut after its `limit`-th word (whitespace kept as written) and its original word count."""
     if limit is None:
         return text, -1
+    words = len(text.split())  # the same words as `_WORD` finds (both split at str.isspace), without a match each
+    if words <= limit:
+        return text, words
     n = 0
     for m in _WORD.finditer(text):
         n += 1

@@ -11,17 +11,42 @@ Role = Literal["system", "user", "assistant"]
 M = TypeVar("M", bound=BaseModel)
 
 
+_FIELD_COUNTS: dict[type[BaseModel], int] = {}
+# BaseModel's own slots, set through their descriptors: half the cost of `object.__setattr__` by name
+_set_dict = object.__setattr__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 def trusted(cls: type[M], **values: Any) -> M:
     """An instance of `cls` from values we built ourselves: no validation and no defaults, so every field must be
     given (raises TypeError otherwise). About 4x cheaper than `model_construct`, for per-call hot paths."""
-    if len(values) != len(cls.model_fields):
+    n = _FIELD_COUNTS.get(cls)
+    if n is None:
+        n = _FIELD_COUNTS[cls] = len(cls.model_fields)  # a class property: dearer than the rest of this function
+    if len(values) != n:
         missing = set(cls.model_fields) - set(values)
         raise TypeError(f"{cls.__name__}: trusted() needs every field; missing {sorted(missing)}")
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = object.__new__(cls)
+    _set_dict(obj, "__dict__", values)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
+    return obj
+
+
+def trusted_copy(model: M, update: dict[str, Any]) -> M:
+    """`model.model_copy(update=update)` for a model without extra or private attributes, at a fraction of its cost:
+    a shallow copy with `update` applied (not validated) and its keys added to the fields set, as `model_copy`
+    does. Falls back to `model_copy` for models it does not cover."""
+    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
+        return model.model_copy(update=update)
+    obj = object.__new__(model.__class__)
+    _set_dict(obj, "__dict__", {**model.__dict__, **update})
+    _set_fields_set(obj, model.__pydantic_fields_set__.union(update))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 

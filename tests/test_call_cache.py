@@ -277,3 +277,43 @@ def test_queued_writes_stay_bounded_when_puts_outrun_the_writer(tmp_path, monkey
     again = CallCache(tmp_path / "c.sqlite")
     assert all(again.get(k) is not None for k in keys[::100])
     again.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.dictionaries(texts, texts, max_size=12), json_rows=st.booleans())
+def test_a_batch_is_stored_exactly_as_given_in_one_statement_or_row_by_row(rows, json_rows):
+    from oversight.models.cache import _SCHEMA, _has_json, _insert
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(_SCHEMA)
+    assert _has_json(conn)  # this machine's SQLite: the one-statement path is the one measured
+    batch = list(rows.items())
+    _insert(conn, batch, json_rows)  # texts with NUL take the row-by-row path
+    stored = conn.execute("SELECT key, output, typeof(output), typeof(created) FROM calls ORDER BY rowid").fetchall()
+    assert stored == [(k, v, "text", "real") for k, v in batch]  # same texts, in the batch's order
+
+
+def test_outputs_written_by_the_writer_thread_read_back_equal(tmp_path):
+    cache = CallCache(tmp_path / "c.sqlite")
+    outs = {
+        hashlib.sha256(str(i).encode()).hexdigest(): ModelOutput(text=t, usage=Usage(input_tokens=i))
+        for i, t in enumerate(['say "hi" \\ there', "line\nbreak\x00nul", "é😀\u2028", "", "-Infinity"])
+    }
+    for k, out in outs.items():
+        cache.put(k, out)
+    cache.close()
+    rows = dict(sqlite3.connect(tmp_path / "c.sqlite").execute("SELECT key, output FROM calls"))
+    assert rows == {k: out.model_dump_json(exclude={"cached"}) for k, out in outs.items()}
+    again = CallCache(tmp_path / "c.sqlite")
+    for k, out in outs.items():
+        assert again.get(k).model_dump(exclude={"cached"}) == out.model_dump(exclude={"cached"})
+    again.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=texts, cached=st.booleans(), latency=st.floats(allow_nan=False), reason=st.none() | texts)
+def test_the_stored_json_is_the_dump_without_cached(text, cached, latency, reason):
+    from oversight.models.cache import _stored_json
+
+    out = ModelOutput(text=text, cached=cached, latency=latency, finish_reason=reason, usage=Usage(output_tokens=2))
+    assert _stored_json(out) == out.model_dump_json(exclude={"cached"})

@@ -134,3 +134,16 @@ def test_a_view_of_a_transcript_renders_its_turns_as_the_transcript_does():
     plain = dataclasses.replace(view, order=view.order)
     assert plain.transcript == view.transcript
     assert view.record().turns == [0, 1, 2] and view.record().question == Q.text
+
+
+def test_choices_text_made_once_is_used_only_for_the_choices_it_was_made_from() -> None:
+    import dataclasses
+
+    from oversight.transcript import Transcript
+    from oversight.types import Question
+
+    t = Transcript.start(Question(id="q", text="Which?", choices=["x <y>", "z"], answer=0), order=[1, 0])
+    view = t.view_for("judge", task="decide")
+    assert view.choices_text == "A: z\nB: x &lt;y&gt;"
+    other = dataclasses.replace(view, choices=("p", "q"))  # a protocol showing other choices: never the old text
+    assert other.choices_text == "A: p\nB: q"

@@ -30,7 +30,7 @@ from oversight.models.limits import EndpointLimits
 from oversight.models.managed import ManagedModel
 from oversight.models.registry import get_model
 from oversight.models.secrets import redact, remember_secrets_in
-from oversight.types import ChatMessage, GenerateConfig, ModelOutput
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, trusted_copy
 
 
 class RoleModel:
@@ -73,7 +73,7 @@ class RoleModel:
         update = {k: getattr(config, k) for k in config.model_fields_set}
         if config.logprobs:
             update["logprobs"] = True
-        merged = self.config.model_copy(update=update) if update else self.config
+        merged = trusted_copy(self.config, update) if update else self.config
         self._last = (config, merged)
         return merged
 

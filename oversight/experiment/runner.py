@@ -36,6 +36,7 @@ from oversight.models.accounting import UsageLedger
 from oversight.models.cache import CallCache
 from oversight.models.limits import EndpointLimits
 from oversight.models.secrets import redact, redact_argv
+from oversight.prompts import pinned_prompts
 from oversight.run_lock import RunLock, RunLockedError
 from oversight.store import SPEC_FILE, SUMMARY_FILE, EpisodeWriter, StoreError, iter_episodes, read_json, write_json
 
@@ -101,7 +102,7 @@ def run_experiment(
     where = _Where()
     try:
         return asyncio.run(
-            _arun(
+            _arun_pinned(
                 where,
                 spec,
                 resume=resume,
@@ -152,7 +153,7 @@ async def arun_experiment(
 ) -> RunResult:
     """The async form of `run_experiment` (same arguments, result and errors; cancelled rather than
     `RunInterrupted`)."""
-    return await _arun(
+    return await _arun_pinned(
         _Where(),
         spec,
         resume=resume,
@@ -167,6 +168,12 @@ async def arun_experiment(
         progress_interval=progress_interval,
         executor=executor,
     )
+
+
+async def _arun_pinned(where: _Where, spec: Experiment | str | Path, **kw: Any) -> RunResult:
+    # Prompt sets are read once per run: every episode uses the same texts, and agents built per episode stat no file.
+    with pinned_prompts():
+        return await _arun(where, spec, **kw)
 
 
 async def _arun(

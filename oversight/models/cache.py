@@ -26,6 +26,14 @@ POLL_SECONDS = 0.05
 #: queued writes above which `put` waits for the writer thread (memory stays bounded however busy the loop is)
 MAX_PENDING = 4096
 _SCHEMA = "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, output TEXT NOT NULL, created REAL NOT NULL)"
+_INSERT = "INSERT OR REPLACE INTO calls (key, output, created) VALUES (?, ?, ?)"
+# A whole batch in one statement: SQLite walks the JSON array of [key, output] pairs inside one step, which runs
+# without the GIL, where `executemany` takes the GIL back for every row (and waits for the event loop to give it
+# up, up to the 5 ms switch interval, each time). Rows go in in array order, as executemany would put them.
+_INSERT_BATCH = (
+    "INSERT OR REPLACE INTO calls (key, output, created) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? FROM json_each(?)"
+)
 # The function json.dumps(..., ensure_ascii=False) uses for every str (C-accelerated): building the key's JSON
 # from these pieces gives byte-for-byte the text the generic dump gives.
 _json_str = json.encoder.encode_basestring
@@ -139,7 +147,7 @@ class CallCache:
         return out
 
     def put(self, key: str, output: ModelOutput) -> None:
-        raw = output.model_dump_json(exclude={"cached"})
+        raw = _stored_json(output)
         with self._lock:
             if self._closed:
                 raise RuntimeError(f"call cache {self.path} is closed")
@@ -212,6 +220,7 @@ class CallCache:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, one sync per batch
         seen_version: int | None = None  # data_version changes when another connection commits
+        json_rows = _has_json(conn)
         try:
             while True:
                 with self._lock:
@@ -225,10 +234,7 @@ class CallCache:
                     batch = list(self._pending.items())
                     indexed = self._indexed
                 if batch:
-                    conn.executemany(
-                        "INSERT OR REPLACE INTO calls (key, output, created) VALUES (?, ?, ?)",
-                        [(k, v, time.time()) for k, v in batch],
-                    )
+                    _insert(conn, batch, json_rows)
                     conn.commit()
                     with self._lock:
                         for k, v in batch:
@@ -248,3 +254,36 @@ class CallCache:
                     self._index.merge()
         finally:
             conn.close()
+
+
+_CACHED_TAILS = (',"cached":false}', ',"cached":true}')
+
+
+def _stored_json(output: ModelOutput) -> str:
+    """`output.model_dump_json(exclude={"cached"})`: the dump without `cached`, its last field, cut off the end
+    (an `exclude` costs more than the dump itself)."""
+    if type(output) is ModelOutput:
+        raw = output.model_dump_json()
+        for tail in _CACHED_TAILS:
+            if raw.endswith(tail):
+                return raw[: -len(tail)] + "}"
+    return output.model_dump_json(exclude={"cached"})
+
+
+def _has_json(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite has the JSON functions (built in since 3.38; an extension before)."""
+    try:
+        return conn.execute("SELECT json_extract(value, '$[0]') FROM json_each('[[\"x\"]]')").fetchone() == ("x",)
+    except sqlite3.OperationalError:
+        return False
+
+
+def _insert(conn: sqlite3.Connection, batch: list[tuple[str, str]], json_rows: bool) -> None:
+    """Insert (or replace) `batch`'s (key, output) rows, all stamped now: in one statement when the JSON functions
+    are there and every text survives a JSON round trip through SQLite unchanged (no NUL, which SQLite's JSON
+    text ends at; outputs are JSON documents, so none has one), else row by row."""
+    now = time.time()
+    if json_rows and not any("\x00" in k or "\x00" in v for k, v in batch):
+        conn.execute(_INSERT_BATCH, (now, json.dumps(batch, ensure_ascii=False)))
+    else:
+        conn.executemany(_INSERT, [(k, v, now) for k, v in batch])
