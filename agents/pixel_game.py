@@ -54,6 +54,8 @@ class PixelDebateGame:
     solo: Side | None = None
     _contrib: np.ndarray = field(init=False, repr=False)
     _pool: np.ndarray = field(init=False, repr=False)
+    _pool_contrib: np.ndarray = field(init=False, repr=False)
+    _buffer: np.ndarray = field(init=False, repr=False)
     _scores: dict[frozenset[int], tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False)
     evaluations: int = field(init=False, default=0)
 
@@ -71,6 +73,10 @@ class PixelDebateGame:
         self._pool = self.judge.pool_pixels(self.image)
         if len(self._pool) < self.k:
             raise ValueError(f"the image has {len(self._pool)} revealable pixels, fewer than k={self.k}")
+        # the pool's rows of the first layer, contiguous, and a scratch buffer of their shape: scoring a position
+        # is then two in-place adds, a ReLU and one matrix-vector product, with no gather or temporary per call
+        self._pool_contrib = self._contrib if len(self._pool) == len(self._contrib) else self._contrib[self._pool]
+        self._buffer = np.empty_like(self._pool_contrib)
         self._scores = {}
 
     @property
@@ -87,9 +93,18 @@ class PixelDebateGame:
         other: Side = "liar" if self.first == "honest" else "honest"
         return self.first if len(pos) % 2 == 0 else other
 
+    def _unrevealed(self, pos: Position) -> np.ndarray:
+        """Boolean mask over the pool: the pixels not revealed at `pos`."""
+        keep = np.ones(len(self._pool), dtype=bool)
+        at = np.searchsorted(self._pool, pos)
+        inside = at < len(self._pool)
+        at = at[inside][self._pool[at[inside]] == np.asarray(pos)[inside]]
+        keep[at] = False
+        return keep
+
     def legal_moves(self, pos: Position) -> np.ndarray:
         """The pool pixels not yet revealed at `pos`, ascending."""
-        return self._pool[~np.isin(self._pool, pos)] if pos else self._pool
+        return self._pool[self._unrevealed(pos)] if pos else self._pool
 
     def move_margins(self, pos: Position) -> tuple[np.ndarray, np.ndarray]:
         """(legal moves at `pos`, the margin after each): one batched judge evaluation, cached per position."""
@@ -97,11 +112,17 @@ class PixelDebateGame:
         hit = self._scores.get(key)
         if hit is not None:
             return hit
-        moves = self.legal_moves(pos)
-        pre = self._contrib[moves]
+        pre = self._buffer  # scored for every pool pixel (the revealed ones are dropped after): no gather
         if pos:
-            pre += self._contrib[list(pos)].sum(axis=0)
-        margins = self.judge.margins_from_hidden(pre, self.honest_label, self.liar_label)
+            np.add(self._pool_contrib, self._contrib[list(pos)].sum(axis=0), out=pre)
+        else:
+            np.copyto(pre, self._pool_contrib)
+        margins = self.judge.margins_from_hidden(pre, self.honest_label, self.liar_label, overwrite=True)
+        if pos:
+            keep = self._unrevealed(pos)
+            moves, margins = self._pool[keep], margins[keep]
+        else:
+            moves = self._pool
         self.evaluations += 1
         self._scores[key] = (moves, margins)
         return moves, margins
