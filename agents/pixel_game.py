@@ -36,6 +36,49 @@ class PixelDebater(Protocol):
     def choose(self, game: PixelDebateGame, revealed: Position, side: Side) -> int: ...
 
 
+class ImageScorer:
+    """The judge's first layer precomputed for one image, shared by every game played on it.
+
+    `margins(pos, a, b)` scores every pool pixel as the next reveal from position `pos` in one pass: the pool's
+    first-layer rows (contiguous, float32) plus the revealed pixels' sum, a ReLU in place, one matrix-vector
+    product per further layer. Float32 halves the memory traffic of this, the debaters' whole cost; the
+    differences from the float64 judge are rounding (about 1e-6 of a logit), and only guide the debaters: the
+    judge's verdict on a finished game is always the float64 `SparsePixelJudge.decide_between`.
+    """
+
+    def __init__(self, judge: SparsePixelJudge, image: np.ndarray) -> None:
+        self.judge = judge
+        self.image = np.asarray(image)
+        self.contrib = judge.contributions(image)  # float64: the revealed pixels' sum is taken exactly
+        self.pool = judge.pool_pixels(image)
+        self.pool_contrib = self.contrib[self.pool].astype(np.float32)
+        self.buffer = np.empty_like(self.pool_contrib)
+        self._zero = np.zeros(self.contrib.shape[1], dtype=np.float32)
+        self._hidden = [
+            (w.astype(np.float32), b.astype(np.float32))
+            for w, b in zip(judge.weights[1:-1], judge.biases[1:-1], strict=True)
+        ]
+        self._directions: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+
+    def _direction(self, a: int, b: int) -> tuple[np.ndarray, float]:
+        hit = self._directions.get((a, b))
+        if hit is None:
+            last, bias = self.judge.weights[-1], self.judge.biases[-1]
+            hit = self._directions[(a, b)] = ((last[:, a] - last[:, b]).astype(np.float32), float(bias[a] - bias[b]))
+        return hit
+
+    def margins(self, pos: Position, a: int, b: int) -> np.ndarray:
+        """logit[a] - logit[b] after revealing each pool pixel (`pool` order, float64 array) in addition to `pos`;
+        the entries of already revealed pixels are meaningless (callers drop them)."""
+        shift = self.judge.biases[0] + (self.contrib[list(pos)].sum(axis=0) if pos else 0.0)
+        h = np.add(self.pool_contrib, shift.astype(np.float32), out=self.buffer)
+        np.maximum(h, self._zero, out=h)
+        for w, bias in self._hidden:
+            h = np.maximum(h @ w + bias, 0.0)
+        direction, offset = self._direction(a, b)
+        return (h @ direction).astype(np.float64) + offset
+
+
 @dataclass
 class PixelDebateGame:
     """The rules of one debate: image, judge, the two claimed classes and who moves first.
@@ -52,10 +95,8 @@ class PixelDebateGame:
     liar_label: int
     first: Side = "honest"
     solo: Side | None = None
-    _contrib: np.ndarray = field(init=False, repr=False)
+    scorer: ImageScorer | None = field(default=None, repr=False)
     _pool: np.ndarray = field(init=False, repr=False)
-    _pool_contrib: np.ndarray = field(init=False, repr=False)
-    _buffer: np.ndarray = field(init=False, repr=False)
     _scores: dict[frozenset[int], tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False)
     evaluations: int = field(init=False, default=0)
 
@@ -69,14 +110,13 @@ class PixelDebateGame:
             raise ValueError(f"first must be 'honest' or 'liar', got {self.first!r}")
         if self.solo not in (None, "honest", "liar"):
             raise ValueError(f"solo must be None, 'honest' or 'liar', got {self.solo!r}")
-        self._contrib = self.judge.contributions(self.image)
-        self._pool = self.judge.pool_pixels(self.image)
+        if self.scorer is None:
+            self.scorer = ImageScorer(self.judge, self.image)
+        elif self.scorer.judge is not self.judge or not np.array_equal(self.scorer.image, self.image):
+            raise ValueError("the scorer was made for another judge or image")
+        self._pool = self.scorer.pool
         if len(self._pool) < self.k:
             raise ValueError(f"the image has {len(self._pool)} revealable pixels, fewer than k={self.k}")
-        # the pool's rows of the first layer, contiguous, and a scratch buffer of their shape: scoring a position
-        # is then two in-place adds, a ReLU and one matrix-vector product, with no gather or temporary per call
-        self._pool_contrib = self._contrib if len(self._pool) == len(self._contrib) else self._contrib[self._pool]
-        self._buffer = np.empty_like(self._pool_contrib)
         self._scores = {}
 
     @property
@@ -112,12 +152,8 @@ class PixelDebateGame:
         hit = self._scores.get(key)
         if hit is not None:
             return hit
-        pre = self._buffer  # scored for every pool pixel (the revealed ones are dropped after): no gather
-        if pos:
-            np.add(self._pool_contrib, self._contrib[list(pos)].sum(axis=0), out=pre)
-        else:
-            np.copyto(pre, self._pool_contrib)
-        margins = self.judge.margins_from_hidden(pre, self.honest_label, self.liar_label, overwrite=True)
+        assert self.scorer is not None  # set in __post_init__
+        margins = self.scorer.margins(pos, self.honest_label, self.liar_label)  # every pool pixel: no gather
         if pos:
             keep = self._unrevealed(pos)
             moves, margins = self._pool[keep], margins[keep]
@@ -199,7 +235,11 @@ def debate_image(
 ) -> list[PixelDebateRecord]:
     """One game per liar class in `liars` on `image` (true class `label`); the debate is correct when the honest
     debater wins every one (`all(r.honest_wins for r in records)`)."""
-    return [play_pixel_debate(PixelDebateGame(judge, image, label, lie, first), honest, liar) for lie in liars]
+    scorer = ImageScorer(judge, image)
+    return [
+        play_pixel_debate(PixelDebateGame(judge, image, label, lie, first, scorer=scorer), honest, liar)
+        for lie in liars
+    ]
 
 
 def random_pixel_correct(judge: SparsePixelJudge, images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:

@@ -206,17 +206,10 @@ class SparsePixelJudge:
             h = np.maximum(h @ w + b, 0.0)
         return h @ self.weights[-1] + self.biases[-1]
 
-    def margins_from_hidden(self, pre: np.ndarray, a: int, b: int, *, overwrite: bool = False) -> np.ndarray:
+    def margins_from_hidden(self, pre: np.ndarray, a: int, b: int) -> np.ndarray:
         """logit[a] - logit[b] from first-layer pre-activations `pre` (shape (..., hidden[0])): the two-class
-        log-odds a debate turns on, computed without the other classes' logits (one matrix-vector product).
-
-        `overwrite=True` computes the first layer in place in `pre` (a float64 array the caller owns and no longer
-        needs): no temporaries, the same numbers."""
-        if overwrite:
-            h = np.add(pre, self.biases[0], out=pre)
-            np.maximum(h, 0.0, out=h)
-        else:
-            h = np.maximum(pre + self.biases[0], 0.0)
+        log-odds a debate turns on, computed without the other classes' logits (one matrix-vector product)."""
+        h = np.maximum(pre + self.biases[0], 0.0)
         for w, bias in zip(self.weights[1:-1], self.biases[1:-1], strict=True):
             h = np.maximum(h @ w + bias, 0.0)
         last, bias = self.weights[-1], self.biases[-1]
