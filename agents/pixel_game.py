@@ -232,14 +232,21 @@ def debate_image(
     liar: PixelDebater,
     liars: Sequence[int],
     first: Side = "honest",
+    stop_at_loss: bool = False,
 ) -> list[PixelDebateRecord]:
-    """One game per liar class in `liars` on `image` (true class `label`); the debate is correct when the honest
-    debater wins every one (`all(r.honest_wins for r in records)`)."""
+    """One game per liar class in `liars` on `image` (true class `label`), in that order; the debate is correct
+    when the honest debater wins every one (`all(r.honest_wins for r in records)`).
+
+    `stop_at_loss=True` stops after the first game the honest debater loses (the debate is then wrong whatever
+    the rest would give): the records are the games played, a prefix of the full list (games are independent,
+    so each played game is the one the full run plays)."""
     scorer = ImageScorer(judge, image)
-    return [
-        play_pixel_debate(PixelDebateGame(judge, image, label, lie, first, scorer=scorer), honest, liar)
-        for lie in liars
-    ]
+    records = []
+    for lie in liars:
+        records.append(play_pixel_debate(PixelDebateGame(judge, image, label, lie, first, scorer=scorer), honest, liar))
+        if stop_at_loss and not records[-1].honest_wins:
+            break
+    return records
 
 
 def random_pixel_correct(judge: SparsePixelJudge, images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
@@ -260,13 +267,18 @@ def debate_correct(
     liars: Liars = "all",
     first: Side = "honest",
     seed: int = 0,
+    stop_at_loss: bool = True,
 ) -> np.ndarray:
     """Per image, whether debate gets it right: the honest debater wins every game against the liar classes
-    `liar_labels` picks (all wrong classes, or one seeded draw per image). Returns a bool array."""
+    `liar_labels` picks (all wrong classes, or one seeded draw per image). Returns a bool array.
+
+    `stop_at_loss` (default) skips an image's remaining games once the honest debater lost one: the same answer,
+    sooner."""
     rng = np.random.default_rng(seed)
     n_classes = len(judge.class_names)
     out = np.zeros(len(labels), dtype=bool)
     for i, (image, label) in enumerate(zip(images, labels.tolist(), strict=True)):
         lies = liar_labels(int(label), n_classes, liars, rng)
-        out[i] = all(r.honest_wins for r in debate_image(judge, image, int(label), honest, liar, lies, first))
+        records = debate_image(judge, image, int(label), honest, liar, lies, first, stop_at_loss)
+        out[i] = all(r.honest_wins for r in records)
     return out
