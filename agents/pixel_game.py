@@ -135,7 +135,11 @@ class PixelDebateGame:
 
     def _unrevealed(self, pos: Position) -> np.ndarray:
         """Boolean mask over the pool: the pixels not revealed at `pos`."""
+        assert self.scorer is not None  # set in __post_init__
         keep = np.ones(len(self._pool), dtype=bool)
+        if len(self._pool) == self.scorer.contrib.shape[0]:  # pool "all": a pixel is its own index
+            keep[list(pos)] = False
+            return keep
         at = np.searchsorted(self._pool, pos)
         inside = at < len(self._pool)
         at = at[inside][self._pool[at[inside]] == np.asarray(pos)[inside]]
