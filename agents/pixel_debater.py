@@ -60,7 +60,7 @@ class GreedyPixelDebater:
 class _Node:
     """A search-tree node: a position, its legal moves with priors and first-visit values, and edge statistics."""
 
-    __slots__ = ("children", "moves", "n", "prior", "q0", "side", "visits", "w")
+    __slots__ = ("children", "moves", "n", "prior", "q", "q0", "side", "visits", "w")
 
     def __init__(self, game: PixelDebateGame, pos: Position, temperature: float) -> None:
         side = game.to_move(pos)
@@ -73,6 +73,7 @@ class _Node:
         self.moves = moves
         self.prior = prior / prior.sum()
         self.q0 = _sigmoid(scores)  # value estimate of an unvisited move: the judge's view one move ahead
+        self.q = self.q0.copy()  # mean value of each move: q0 until visited, then w / n (kept up to date)
         self.n = np.zeros(len(moves))
         self.w = np.zeros(len(moves))
         self.visits = 0
@@ -107,18 +108,14 @@ class MCTSPixelDebater:
         root = _Node(game, revealed, self.temperature)
         for _ in range(self.rollouts):
             self._simulate(game, root, revealed)
-        best = np.lexsort((-self._q(root), -root.n))[0]  # most visits, then highest value
+        best = np.lexsort((-root.q, -root.n))[0]  # most visits, then highest value
         return int(root.moves[best])
-
-    def _q(self, node: _Node) -> np.ndarray:
-        visited = node.n > 0
-        return np.where(visited, node.w / np.maximum(node.n, 1), node.q0)
 
     def _simulate(self, game: PixelDebateGame, root: _Node, pos: Position) -> None:
         path: list[tuple[_Node, int]] = []
         node = root
         while True:
-            u = self._q(node) + self.c_puct * node.prior * math.sqrt(node.visits + 1) / (1.0 + node.n)
+            u = node.q + self.c_puct * node.prior * math.sqrt(node.visits + 1) / (1.0 + node.n)
             a = int(np.argmax(u))
             path.append((node, a))
             pos = (*pos, int(node.moves[a]))
@@ -138,4 +135,5 @@ class MCTSPixelDebater:
             v = value_honest if n.side == "honest" else 1.0 - value_honest
             n.n[a] += 1
             n.w[a] += v
+            n.q[a] = n.w[a] / n.n[a]
             n.visits += 1

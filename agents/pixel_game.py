@@ -36,6 +36,49 @@ class PixelDebater(Protocol):
     def choose(self, game: PixelDebateGame, revealed: Position, side: Side) -> int: ...
 
 
+class ImageScorer:
+    """The judge's first layer precomputed for one image, shared by every game played on it.
+
+    `margins(pos, a, b)` scores every pool pixel as the next reveal from position `pos` in one pass: the pool's
+    first-layer rows (contiguous, float32) plus the revealed pixels' sum, a ReLU in place, one matrix-vector
+    product per further layer. Float32 halves the memory traffic of this, the debaters' whole cost; the
+    differences from the float64 judge are rounding (about 1e-6 of a logit), and only guide the debaters: the
+    judge's verdict on a finished game is always the float64 `SparsePixelJudge.decide_between`.
+    """
+
+    def __init__(self, judge: SparsePixelJudge, image: np.ndarray) -> None:
+        self.judge = judge
+        self.image = np.asarray(image)
+        self.contrib = judge.contributions(image)  # float64: the revealed pixels' sum is taken exactly
+        self.pool = judge.pool_pixels(image)
+        self.pool_contrib = self.contrib[self.pool].astype(np.float32)
+        self.buffer = np.empty_like(self.pool_contrib)
+        self._zero = np.zeros(self.contrib.shape[1], dtype=np.float32)
+        self._hidden = [
+            (w.astype(np.float32), b.astype(np.float32))
+            for w, b in zip(judge.weights[1:-1], judge.biases[1:-1], strict=True)
+        ]
+        self._directions: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+
+    def _direction(self, a: int, b: int) -> tuple[np.ndarray, float]:
+        hit = self._directions.get((a, b))
+        if hit is None:
+            last, bias = self.judge.weights[-1], self.judge.biases[-1]
+            hit = self._directions[(a, b)] = ((last[:, a] - last[:, b]).astype(np.float32), float(bias[a] - bias[b]))
+        return hit
+
+    def margins(self, pos: Position, a: int, b: int) -> np.ndarray:
+        """logit[a] - logit[b] after revealing each pool pixel (`pool` order, float64 array) in addition to `pos`;
+        the entries of already revealed pixels are meaningless (callers drop them)."""
+        shift = self.judge.biases[0] + (self.contrib[list(pos)].sum(axis=0) if pos else 0.0)
+        h = np.add(self.pool_contrib, shift.astype(np.float32), out=self.buffer)
+        np.maximum(h, self._zero, out=h)
+        for w, bias in self._hidden:
+            h = np.maximum(h @ w + bias, 0.0)
+        direction, offset = self._direction(a, b)
+        return (h @ direction).astype(np.float64) + offset
+
+
 @dataclass
 class PixelDebateGame:
     """The rules of one debate: image, judge, the two claimed classes and who moves first.
@@ -52,7 +95,7 @@ class PixelDebateGame:
     liar_label: int
     first: Side = "honest"
     solo: Side | None = None
-    _contrib: np.ndarray = field(init=False, repr=False)
+    scorer: ImageScorer | None = field(default=None, repr=False)
     _pool: np.ndarray = field(init=False, repr=False)
     _scores: dict[frozenset[int], tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False)
     evaluations: int = field(init=False, default=0)
@@ -67,8 +110,11 @@ class PixelDebateGame:
             raise ValueError(f"first must be 'honest' or 'liar', got {self.first!r}")
         if self.solo not in (None, "honest", "liar"):
             raise ValueError(f"solo must be None, 'honest' or 'liar', got {self.solo!r}")
-        self._contrib = self.judge.contributions(self.image)
-        self._pool = self.judge.pool_pixels(self.image)
+        if self.scorer is None:
+            self.scorer = ImageScorer(self.judge, self.image)
+        elif self.scorer.judge is not self.judge or not np.array_equal(self.scorer.image, self.image):
+            raise ValueError("the scorer was made for another judge or image")
+        self._pool = self.scorer.pool
         if len(self._pool) < self.k:
             raise ValueError(f"the image has {len(self._pool)} revealable pixels, fewer than k={self.k}")
         self._scores = {}
@@ -87,9 +133,22 @@ class PixelDebateGame:
         other: Side = "liar" if self.first == "honest" else "honest"
         return self.first if len(pos) % 2 == 0 else other
 
+    def _unrevealed(self, pos: Position) -> np.ndarray:
+        """Boolean mask over the pool: the pixels not revealed at `pos`."""
+        assert self.scorer is not None  # set in __post_init__
+        keep = np.ones(len(self._pool), dtype=bool)
+        if len(self._pool) == self.scorer.contrib.shape[0]:  # pool "all": a pixel is its own index
+            keep[list(pos)] = False
+            return keep
+        at = np.searchsorted(self._pool, pos)
+        inside = at < len(self._pool)
+        at = at[inside][self._pool[at[inside]] == np.asarray(pos)[inside]]
+        keep[at] = False
+        return keep
+
     def legal_moves(self, pos: Position) -> np.ndarray:
         """The pool pixels not yet revealed at `pos`, ascending."""
-        return self._pool[~np.isin(self._pool, pos)] if pos else self._pool
+        return self._pool[self._unrevealed(pos)] if pos else self._pool
 
     def move_margins(self, pos: Position) -> tuple[np.ndarray, np.ndarray]:
         """(legal moves at `pos`, the margin after each): one batched judge evaluation, cached per position."""
@@ -97,11 +156,13 @@ class PixelDebateGame:
         hit = self._scores.get(key)
         if hit is not None:
             return hit
-        moves = self.legal_moves(pos)
-        pre = self._contrib[moves]
+        assert self.scorer is not None  # set in __post_init__
+        margins = self.scorer.margins(pos, self.honest_label, self.liar_label)  # every pool pixel: no gather
         if pos:
-            pre += self._contrib[list(pos)].sum(axis=0)
-        margins = self.judge.margins_from_hidden(pre, self.honest_label, self.liar_label)
+            keep = self._unrevealed(pos)
+            moves, margins = self._pool[keep], margins[keep]
+        else:
+            moves = self._pool
         self.evaluations += 1
         self._scores[key] = (moves, margins)
         return moves, margins
@@ -175,10 +236,21 @@ def debate_image(
     liar: PixelDebater,
     liars: Sequence[int],
     first: Side = "honest",
+    stop_at_loss: bool = False,
 ) -> list[PixelDebateRecord]:
-    """One game per liar class in `liars` on `image` (true class `label`); the debate is correct when the honest
-    debater wins every one (`all(r.honest_wins for r in records)`)."""
-    return [play_pixel_debate(PixelDebateGame(judge, image, label, lie, first), honest, liar) for lie in liars]
+    """One game per liar class in `liars` on `image` (true class `label`), in that order; the debate is correct
+    when the honest debater wins every one (`all(r.honest_wins for r in records)`).
+
+    `stop_at_loss=True` stops after the first game the honest debater loses (the debate is then wrong whatever
+    the rest would give): the records are the games played, a prefix of the full list (games are independent,
+    so each played game is the one the full run plays)."""
+    scorer = ImageScorer(judge, image)
+    records = []
+    for lie in liars:
+        records.append(play_pixel_debate(PixelDebateGame(judge, image, label, lie, first, scorer=scorer), honest, liar))
+        if stop_at_loss and not records[-1].honest_wins:
+            break
+    return records
 
 
 def random_pixel_correct(judge: SparsePixelJudge, images: np.ndarray, labels: np.ndarray, seed: int) -> np.ndarray:
@@ -199,13 +271,18 @@ def debate_correct(
     liars: Liars = "all",
     first: Side = "honest",
     seed: int = 0,
+    stop_at_loss: bool = True,
 ) -> np.ndarray:
     """Per image, whether debate gets it right: the honest debater wins every game against the liar classes
-    `liar_labels` picks (all wrong classes, or one seeded draw per image). Returns a bool array."""
+    `liar_labels` picks (all wrong classes, or one seeded draw per image). Returns a bool array.
+
+    `stop_at_loss` (default) skips an image's remaining games once the honest debater lost one: the same answer,
+    sooner."""
     rng = np.random.default_rng(seed)
     n_classes = len(judge.class_names)
     out = np.zeros(len(labels), dtype=bool)
     for i, (image, label) in enumerate(zip(images, labels.tolist(), strict=True)):
         lies = liar_labels(int(label), n_classes, liars, rng)
-        out[i] = all(r.honest_wins for r in debate_image(judge, image, int(label), honest, liar, lies, first))
+        records = debate_image(judge, image, int(label), honest, liar, lies, first, stop_at_loss)
+        out[i] = all(r.honest_wins for r in records)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
-from agents.pixel_game import PixelDebateGame, PixelDebater, Side, liar_labels, play_pixel_debate
+from agents.pixel_game import ImageScorer, PixelDebateGame, PixelDebater, Side, liar_labels, play_pixel_debate
 from judges.pixel_judge import PixelJudgeConfig, SparsePixelJudge, judge_cache_dir, load_pixel_judge, sample_masks
 from judges.settings import JudgeSettings
 from oversight.counterbalance import Balance, SidePolicy, assigned_side
@@ -89,13 +89,16 @@ class PixelDebateConfig(PixelProtocolConfig):
     `debater` plays both sides (self-play, as in the paper) unless `liar` gives the liar its own strategy.
     `liars`: `all` (one game per wrong class; the honest debater must win all) or `random` (one wrong class per
     image, drawn with the seed). `first`: the side that reveals first (`balanced`: half the images each, by the
-    run's counterbalancing).
+    run's counterbalancing). `stop_at_loss`: stop an image's games at the first one the honest debater loses (the
+    debate is then wrong whatever the rest would give; the episode records only the games played, and the same
+    verdict and correctness as playing them all).
     """
 
     debater: PixelDebaterSpec = Field(default_factory=PixelDebaterSpec)
     liar: PixelDebaterSpec | None = None
     liars: Literal["all", "random"] = "all"
     first: Literal["honest", "liar", "balanced"] = "honest"
+    stop_at_loss: bool = False
 
 
 class PixelConsultancyConfig(PixelProtocolConfig):
@@ -125,13 +128,17 @@ class PixelGame(BaseModel):
 
 class PixelDebateResult(ProtocolResult):
     """The pixel debate's games (one per wrong class the liar played), whether the honest debater won them all,
-    the game that decided the episode (the first one lost, else the closest), and what the judge is."""
+    the game that decided the episode (the first one lost, else the closest), and what the judge is.
+    `liar_classes` lists the classes the liar committed to, in playing order; with `stop_at_loss` the games stop
+    at the first loss, and `games_skipped` counts the classes not played."""
 
     dataset: str = ""
     k: int = 0
     shape: list[int] = Field(default_factory=list)
     first: Side = "honest"
     liars: str = "all"
+    liar_classes: list[int] = Field(default_factory=list)
+    games_skipped: int = 0
     games: list[PixelGame] = Field(default_factory=list)
     honest_wins_all: bool = False
     decisive_game: int = 0
@@ -289,21 +296,29 @@ async def pixel_debate(
     lies = liar_labels(label, len(judge.class_names), cfg.liars, rng)
     t = Transcript.start(question, seed=seed, context_roles={"honest", "liar"}, rounds=judge.k)
     roles: dict[Side, str] = {"honest": "honest", "liar": "liar"}
-    games = [
-        _play(t, judge, image, PixelDebateGame(judge, image, label, lie, first), honest, liar, roles, g)
-        for g, lie in enumerate(lies)
-    ]
+    scorer = ImageScorer(judge, image)  # the judge's first layer for this image, shared by its games
+    games: list[PixelGame] = []
+    for g, lie in enumerate(lies):
+        game = PixelDebateGame(judge, image, label, lie, first, scorer=scorer)
+        games.append(_play(t, judge, image, game, honest, liar, roles, g))
+        if cfg.stop_at_loss and not games[-1].honest_wins:
+            break
     lost = [g for g, game in enumerate(games) if not game.honest_wins]
     decisive = lost[0] if lost else int(np.argmin([game.margin for game in games]))
     choice = label if not lost else games[decisive].liar_label
-    won = len(games) - len(lost)
-    verdict = _verdict(judge, choice, f"the honest debater won {won} of {len(games)} games", games=len(games))
+    won, skipped = len(games) - len(lost), len(lies) - len(games)
+    why = f"the honest debater won {won} of {len(games)} games"
+    if skipped:
+        why += f" ({skipped} more not played: the debate was lost)"
+    verdict = _verdict(judge, choice, why, games=len(games))
     result = PixelDebateResult(
         sides={"honest": label, "liar": games[decisive].liar_label},
         honest="honest",
         agents={"honest": _identity(honest), "liar": _identity(liar), "judge": judge.identity},
         first=first,
         liars=cfg.liars,
+        liar_classes=lies,
+        games_skipped=skipped,
         games=games,
         honest_wins_all=not lost,
         decisive_game=decisive,

@@ -9,7 +9,9 @@ import pytest
 
 from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
 from agents.pixel_game import (
+    ImageScorer,
     PixelDebateGame,
+    debate_correct,
     debate_image,
     liar_labels,
     play_pixel_debate,
@@ -177,3 +179,51 @@ def test_random_baseline_is_the_judge_on_random_pixels(judge, digits):
     rows = zip(digits.images[:50], masks, digits.labels[:50], strict=True)
     expected = [judge.decide(img, m) == y for img, m, y in rows]
     assert correct.tolist() == expected
+
+
+def _random_judge(hidden: tuple[int, ...], seed: int = 0) -> SparsePixelJudge:
+    rng = np.random.default_rng(seed)
+    sizes = [2 * 64, *hidden, 10]
+    weights = [rng.normal(0, 0.3, (a, b)) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
+    biases = [rng.normal(0, 0.1, b) for b in sizes[1:]]
+    config = PixelJudgeConfig(dataset="digits", k=4, hidden=hidden, pool="all")
+    return SparsePixelJudge(config, weights, biases, [str(c) for c in range(10)], (8, 8), 16)
+
+
+@pytest.mark.parametrize("hidden", [(16,), (16, 8)])
+def test_candidate_scores_are_the_judges_margins(digits, hidden):
+    """The float32 fast path (`move_margins`, via the image's shared `ImageScorer`) gives every legal reveal's
+    margin as the float64 judge computes it, to float32 rounding, for one- and two-hidden-layer judges."""
+    judge = _random_judge(hidden)
+    rng = np.random.default_rng(1)
+    for i in range(5):
+        img = digits.images[i]
+        scorer = ImageScorer(judge, img)
+        for lie in (1, 7):
+            game = PixelDebateGame(judge, img, 0, lie, scorer=scorer)
+            for depth in range(4):
+                pos = tuple(int(p) for p in rng.choice(64, depth, replace=False))
+                moves, margins = game.move_margins(pos)
+                assert moves.tolist() == [p for p in range(64) if p not in pos]
+                exact = [game.margin((*pos, int(m))) for m in moves]
+                np.testing.assert_allclose(margins, exact, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="another judge or image"):
+        PixelDebateGame(judge, digits.images[1], 0, 1, scorer=ImageScorer(judge, digits.images[0]))
+
+
+def test_stopping_at_the_first_loss_gives_the_same_verdicts(judge, digits):
+    """`stop_at_loss` plays a prefix of the full list of games, ending at the first loss, and scores every image
+    as playing all nine does."""
+    greedy, mcts = GreedyPixelDebater(), MCTSPixelDebater(rollouts=4)
+    imgs, labels = digits.images[:40], digits.labels[:40]
+    for first in ("honest", "liar"):
+        full = debate_correct(judge, imgs, labels, greedy, mcts, first=first, stop_at_loss=False)
+        assert debate_correct(judge, imgs, labels, greedy, mcts, first=first).tolist() == full.tolist()
+        assert 0 < full.sum() < len(full)  # both kinds of image are exercised
+    for i in range(15):
+        label, lies = int(labels[i]), liar_labels(int(labels[i]), 10, "all")
+        every = debate_image(judge, imgs[i], label, greedy, greedy, lies)
+        short = debate_image(judge, imgs[i], label, greedy, greedy, lies, stop_at_loss=True)
+        assert short == every[: len(short)]
+        lost = [j for j, r in enumerate(every) if not r.honest_wins]
+        assert len(short) == (lost[0] + 1 if lost else len(every))

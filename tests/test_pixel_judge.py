@@ -164,3 +164,22 @@ def test_a_block_judge_folds_into_per_pixel_weights(digits_test):
     accuracy = (judge.batch_logits(digits_test.images, masks).argmax(1) == digits_test.labels).mean()
     assert accuracy > 0.3
     assert config.name == "digits-k4-h16-nonzero-b2-s3"
+
+
+def test_the_numpy_forward_pass_is_sklearns(judge, digits_test):
+    """The judge's logits (numpy over the trained weights) give scikit-learn's own predict_proba on the same
+    weights and inputs, to 1e-9."""
+    from sklearn.neural_network import MLPClassifier
+
+    imgs = digits_test.images[:40]
+    masks = sample_masks(imgs, 4, "nonzero", np.random.default_rng(5))
+    x = np.stack([judge.masked_input(img, m) for img, m in zip(imgs, masks, strict=True)])
+    clf = MLPClassifier(hidden_layer_sizes=TINY.hidden, max_iter=1, random_state=0)
+    with pytest.warns(Warning):  # one iteration does not converge: only the fitted structure is wanted
+        clf.fit(x, np.arange(len(x)) % 10)
+    clf.coefs_ = [w.copy() for w in judge.weights]
+    clf.intercepts_ = [b.copy() for b in judge.biases]
+    z = judge.batch_logits(imgs, masks)
+    ours = np.exp(z - z.max(axis=1, keepdims=True))
+    ours /= ours.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(ours, clf.predict_proba(x), rtol=0, atol=1e-9)

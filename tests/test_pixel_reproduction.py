@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from oversight.store import load_run
+
 SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "reproductions" / "pixel_debate.py"
-TINY = ["--datasets", "digits", "--ks", "4", "--n", "30", "--mcts-n", "6", "--rollouts", "4", "--hidden", "16"]
-TINY += ["--train-masks", "40000"]
+TINY = ["--datasets", "digits", "--ks", "4", "--mcts-ks", "4", "--n", "30", "--mcts-n", "6", "--rollouts", "4"]
+TINY += ["--hidden", "16", "--train-masks", "40000"]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,8 @@ def test_tiny_run_gives_every_row(tmp_path):
         "random",
         "debate, honest first, greedy",
         "debate, liar first, greedy",
-        "debate, honest first, greedy (MCTS images)",
         "debate, honest first, MCTS-4",
+        "debate, liar first, MCTS-4",
     ]
     assert [r["n"] for r in result["rows"]] == [30, 30, 30, 6, 6]
     for r in result["rows"]:
@@ -51,9 +53,15 @@ def test_tiny_run_gives_every_row(tmp_path):
     assert "0.482" in done.stdout and "0.852 (+37.0)" in done.stdout  # the paper's k=4 figures
     assert "95% CI (Wilson)" in done.stdout and result["cpu"] > 0 and len(result["runs"]) == 2
     assert len(list((tmp_path / "cache" / "pixel-judges").glob("digits-k4-h16-all-s0-*.npz"))) == 1
-    (search,) = result["search"]  # MCTS minus greedy on the MCTS run's images, paired
-    assert search["n"] == 6 and search["gain"] == pytest.approx(subset[1]["accuracy"] - subset[0]["accuracy"])
-    assert search["lo"] <= search["gain"] <= search["hi"]
+    by_first = {s["first"]: s for s in result["search"]}  # MCTS minus the main run's greedy on the same images
+    assert set(by_first) == {"honest", "liar"} and all(s["n"] == 6 for s in by_first.values())
+    for s in by_first.values():
+        assert s["lo"] <= s["gain"] <= s["hi"] and s["debater"] == "mcts-4"
+    main, mcts = (load_run(run).episodes for run in result["runs"])
+    for first, row in zip(("honest", "liar"), subset, strict=True):
+        ids = {e.question_id for e in mcts if e.protocol_config["first"] == first}
+        greedy = [e.correct for e in main if e.question_id in ids and f"{first} first, greedy" in e.meta["label"]]
+        assert len(greedy) == 6 and by_first[first]["gain"] == pytest.approx(row["accuracy"] - sum(greedy) / 6)
     again = subprocess.run(
         [sys.executable, str(SCRIPT), "--runs", *result["runs"], "--json", str(tmp_path / "again.json")],
         capture_output=True, text=True, timeout=300, check=True, env=env,

@@ -171,3 +171,24 @@ def test_a_text_question_is_refused_by_name():
     q = load_task("gen/hidden-passage", n=1).questions[0]
     with pytest.raises(ValueError, match="not an image task"):
         pixel_judge_config(_judge_entry(), q)
+
+
+def test_stopping_at_the_first_loss_records_only_the_games_played(run, tmp_path):
+    spec = _spec(protocols=[{"name": "pixel-debate", "label": "debate-stop", "stop_at_loss": True}])
+    short = {
+        e.question_id: e for e in load_run(run_experiment(spec, output_dir=tmp_path, progress="off").run_dir).episodes
+    }
+    full = {e.question_id: e for e in _by(run, "debate")}
+    assert set(short) == set(full) and any(not e.correct for e in full.values())
+    for qid, ep in short.items():
+        whole, games = full[qid].meta["games"], ep.meta["games"]
+        assert ep.correct == full[qid].correct and ep.final.choice == full[qid].final.choice
+        assert games == whole[: len(games)] and ep.meta["liar_classes"] == [g["liar_label"] for g in whole]
+        assert ep.meta["games_skipped"] == 9 - len(games) and (
+            {t.meta["game"] for t in ep.turns} == set(range(len(games)))
+        )
+        assert (
+            (len(games) == 9)
+            if ep.correct
+            else (not games[-1]["honest_wins"] and len(games) == ep.meta["decisive_game"] + 1)
+        )

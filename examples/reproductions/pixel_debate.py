@@ -1,15 +1,16 @@
 """Reproduce the sparse-pixel debate table of Irving et al. 2018 ("AI safety via debate", MNIST) on a CPU, through
-the ordinary runner: `pixel_debate.toml` (random pixels and greedy debate, both move orders) and
-`pixel_debate_mcts.toml` (greedy and MCTS-32 debate on a subset) run with `oversight.run_experiment`, and the
-table is read back from the stored runs (`oversight.load_run`) with Wilson intervals beside the paper's figures.
+the ordinary runner: `pixel_debate.toml` (random pixels and greedy debate, both move orders, k = 6 and 4) and
+`pixel_debate_mcts.toml` (MCTS-16 debate, both move orders, k = 6, the same images) run with
+`oversight.run_experiment`, and the table is read back from the stored runs (`oversight.load_run`) with Wilson
+intervals beside the paper's figures.
 
     python examples/reproductions/pixel_debate.py                  # the table in docs/reproductions.md
-    python examples/reproductions/pixel_debate.py --datasets digits --ks 4 --mcts-n 10   # a quick look
+    python examples/reproductions/pixel_debate.py --datasets digits --ks 4 --mcts-ks 4 --mcts-n 10   # a quick look
 
-Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, `--liars`, the judge's `--hidden`,
-`--train-masks`, `--block`, `--pool`); `--json FILE` keeps every row; `--runs` tabulates stored runs instead.
-Needs `pip install 'oversight[pixels]'` (scikit-learn) and, for Fashion-MNIST, `apt-get install
-dataset-fashion-mnist`.
+Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, `--mcts-ks`, `--rollouts`, `--liars`, the
+judge's `--hidden`, `--train-masks`, `--block`, `--pool`); `--json FILE` keeps every row; `--runs` tabulates
+stored runs instead. Needs `pip install 'oversight[pixels]'` (scikit-learn) and, for Fashion-MNIST, `apt-get
+install dataset-fashion-mnist`.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def register() -> None:
 def specs(args: argparse.Namespace) -> list[Experiment]:
     """The two specs with the command line's changes: datasets, image counts, judges' k and training."""
     out = []
-    for file, n in (("pixel_debate.toml", args.n), ("pixel_debate_mcts.toml", args.mcts_n)):
-        if not n:
+    mcts_ks = [k for k in args.mcts_ks if k in args.ks]
+    for file, n, ks in (("pixel_debate.toml", args.n, args.ks), ("pixel_debate_mcts.toml", args.mcts_n, mcts_ks)):
+        if not n or not ks:
             continue
         data = Experiment.from_file(HERE / file).model_dump(mode="json", exclude_defaults=True)
         data["tasks"] = [t for t in data["tasks"] if t["dataset"] in args.datasets]
@@ -61,14 +63,14 @@ def specs(args: argparse.Namespace) -> list[Experiment]:
             if task["dataset"] == "fashion-mnist" or n < 450:
                 task["n"] = n
         pixel = {"hidden": args.hidden, "train_masks": args.train_masks, "block": args.block, "pool": args.pool}
-        data["judges"] = [{"name": f"k{k}", "pixel": {"k": k, **pixel}} for k in args.ks]
+        data["judges"] = [{"name": f"k{k}", "pixel": {"k": k, **pixel}} for k in ks]
         for proto in data["protocols"]:
             if proto["name"] == "pixel-debate" and args.liars != "all":
                 proto.setdefault("config", {})["liars"] = args.liars
             debater = proto.get("config", {}).get("debater", {})
             if debater.get("strategy") == "mcts":
                 debater["rollouts"] = args.rollouts
-                proto["label"] = f"debate, honest first, MCTS-{args.rollouts}"
+                proto["label"] = f"debate, {proto['config'].get('first', 'honest')} first, MCTS-{args.rollouts}"
         data["output_dir"] = args.output_dir
         out.append(Experiment.from_dict(data, base_dir=HERE))
     return out
@@ -197,8 +199,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument("--ks", nargs="+", type=int, default=[6, 4])
     parser.add_argument("--n", type=int, default=1000, help="Fashion-MNIST test images (digits: all 450 if n >= 450)")
-    parser.add_argument("--mcts-n", type=int, default=100, help="images per dataset also debated by MCTS (0: none)")
-    parser.add_argument("--rollouts", type=int, default=32, help="MCTS rollouts per move")
+    parser.add_argument("--mcts-n", type=int, default=1000, help="images also debated by MCTS, as --n (0: none)")
+    parser.add_argument("--mcts-ks", nargs="+", type=int, default=[6], help="the k of the MCTS rows (among --ks)")
+    parser.add_argument("--rollouts", type=int, default=16, help="MCTS rollouts per move")
     parser.add_argument("--pool", choices=["all", "nonzero"], default="all")
     parser.add_argument("--hidden", nargs="+", type=int, default=[256])
     parser.add_argument("--train-masks", type=int, default=2_400_000)
@@ -222,7 +225,7 @@ def main() -> None:
     if not args.runs:  # stored runs record their own judges (spec.json)
         print(f"judges: MLP {args.hidden}, pool={args.pool}, block={args.block}, {args.train_masks:,} training masks")
     print(table(rows))
-    searched = [g for episodes in stored for g in search_gains(episodes)]
+    searched = search_gains([ep for episodes in stored for ep in episodes])  # MCTS pairs with the main run's greedy
     for g in searched:
         print(
             f"{g['dataset']} {g['judge']}, {g['first']} first: {g['debater']} minus greedy on the same {g['n']} images "
