@@ -42,6 +42,7 @@ SUMMARY_FILE = "summary.json"
 SEEN_POOL = "seen_pool"
 _PARAGRAPH = "\n\n"
 #: how many distinct paragraphs the writer remembers for de-duplication (older ones may be stored again)
+MESSAGE_MEMO_SIZE = 64  # messages whose paragraph ids are remembered whole
 POOL_INDEX_SIZE = 65_536
 
 
@@ -321,6 +322,7 @@ class EpisodeWriter:
         self._pool: Any = None
         self._next_id = 0
         self._index: dict[bytes, int] = {}
+        self._memo: dict[str, list[int]] = {}  # message text -> its paragraph ids (bounded, oldest out)
         if pool:
             _cut_torn_tail(self.pool_path)
             if self.pool_path.exists():
@@ -353,6 +355,18 @@ class EpisodeWriter:
         self.written += 1
 
     def _ids(self, content: str, new: list[bytes]) -> list[int]:
+        # A message sent many times (a role's system prompt) is split and hashed once: its paragraphs' ids stay
+        # valid for the file's life (the pool only grows), so the memo never points at a missing line.
+        known = self._memo.get(content)
+        if known is not None:
+            return known
+        ids = self._split_ids(content, new)
+        if len(self._memo) >= MESSAGE_MEMO_SIZE:
+            del self._memo[next(iter(self._memo))]
+        self._memo[content] = ids
+        return ids
+
+    def _split_ids(self, content: str, new: list[bytes]) -> list[int]:
         ids = []
         index = self._index
         for para in content.split(_PARAGRAPH):
