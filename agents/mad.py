@@ -3,8 +3,8 @@
 `MADAgent` answers multiple-choice questions with a letter. `FreeFormMADAgent` answers questions without choices
 ("Answer: ..." on its last line). `DuMADAgent` follows Du et al.'s arithmetic script (`math/gen_math.py`): each
 agent is one chat that keeps its own history, the other agents' latest answers arrive as a user message, and the
-answer is the last number of the reply. Free-form agents put the answer they state in `turn.meta["answer_text"]`;
-the protocol compares answers (numbers by value).
+answer is the last number of the reply as kept under the word limit. Free-form agents put the answer they state
+in `turn.meta["answer_text"]`; the protocol compares answers (numbers by value).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from agents.llm import LLMAgent, call_seed, parse_answer_letter
 from oversight.episode import Turn
 from oversight.quotes import escape
 from oversight.tasks.answers import final_answer
-from oversight.transcript import View, model_turn
+from oversight.transcript import View, limit_words, model_turn
 from oversight.types import ChatMessage, trusted
 
 #: a number: digits not glued to letters; a minus sign counts unless it follows a digit ("0-3" is "3")
@@ -71,7 +71,8 @@ class FreeFormMADAgent(LLMAgent):
 class DuMADAgent(LLMAgent):
     """Du et al.'s arithmetic agent: one chat per agent, no system prompt. Round 0 asks the question; each later
     round appends the other agents' answers of the round before (or, alone, a request to check its answer) to the
-    agent's own history. `turn.meta["answer_text"]` is the reply's last number (`last_number`).
+    agent's own history. `turn.meta["answer_text"]` is the last number (`last_number`) of the reply as kept: cut
+    at `view.word_limit` words, as the protocol cuts it, so the answer is one the others and the record can see.
 
     The view must hold every earlier turn of the episode (the protocol's `style = "du"` does that); the agent's
     own turns become its assistant messages, the others' enter escaped.
@@ -102,11 +103,11 @@ class DuMADAgent(LLMAgent):
         return messages
 
     async def respond(self, view: View) -> Turn:
-        """This round's reply; its last number is the answer."""
+        """This round's reply, cut at the word limit; its last number is the answer."""
         messages = self.messages(view)
         template = "mad_du_answer" if view.round == 0 else "mad_du_revise"
         config = self._config.model_copy(update={"seed": call_seed(view, template)})
         out = await self.model.generate(messages, config)
-        turn = model_turn(view.role, out, messages, kind="speech", round=view.round)
+        turn = limit_words(model_turn(view.role, out, messages, kind="speech", round=view.round), view.word_limit)
         turn.meta["answer_text"] = last_number(turn.content)
         return turn

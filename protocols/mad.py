@@ -175,6 +175,18 @@ async def mad(
     return t.close(*verdicts, result=result)
 
 
+#: Du-style replies are cut at the word limit and answered from what is kept, so generating past it is wasted:
+#: their token cap is this many tokens per word (SmolLM2 writes a digit per token; in a cold run of the first 10
+#: problems the 20 words kept of each cut reply re-tokenize to at most 50 tokens, median 24)
+DU_TOKENS_PER_WORD = 3
+
+
+def du_max_tokens(word_limit: int | None) -> int:
+    """The token cap of a Du-style reply: `DU_TOKENS_PER_WORD` per word of `word_limit` (without a limit, the
+    ordinary speech cap)."""
+    return DU_TOKENS_PER_WORD * word_limit if word_limit else speech_max_tokens(word_limit)
+
+
 def _numeric(q: Question) -> bool:
     """Whether a free-form question's answer is a number: its `meta["numeric"]`, or every gold answer a number."""
     if q.meta.get("numeric") is not None:
@@ -231,7 +243,7 @@ async def run(setup: EpisodeSetup) -> Outcome:
     `FreeFormMADAgent` without, `DuMADAgent` with `style = "du"`), and an `LLMJudge` on the `judge` model when
     `cfg.use_judge` is set."""
     cfg = setup.config_as(MADConfig)
-    max_tokens = speech_max_tokens(cfg.word_limit)
+    max_tokens = du_max_tokens(cfg.word_limit) if cfg.style == "du" else speech_max_tokens(cfg.word_limit)
     free = not setup.question.choices and not cfg.two_choice
     kind = DuMADAgent if cfg.style == "du" else FreeFormMADAgent if free else MADAgent
     agents = [kind(setup.model("agent"), temperature=cfg.temperature, max_tokens=max_tokens)] * cfg.agents

@@ -75,6 +75,7 @@ def test_cache_identity_names_what_changes_outputs(tmp_path: Path):
     assert ident() == ident(kv_reuse=False, n_batch=64) != ident(kv_reuse=False)
     assert "n_batch=64" in ident() and "n_batch" not in ident(kv_reuse=False)
     assert ident(kv_cache_mb=0) == ident() and ident(n_threads=1) == ident(n_threads=2)  # no effect on outputs
+    assert ident(n_parallel=2) == ident()  # which context serves a call does not change it either
     # with flash attention, generation depends on the thread count (measured): it is recorded, and fixed
     assert ident(flash_attn=True, n_threads=1) != ident(flash_attn=True, n_threads=2)
     assert create_provider(f"local/{gguf}", flash_attn=True).n_threads is not None
@@ -87,6 +88,7 @@ def test_cache_identity_names_what_changes_outputs(tmp_path: Path):
         ({"n_batch": 1024}, "n_batch must be between 1 and 512"),
         ({"kv_cache_mb": -1}, "kv_cache_mb must be >= 0"),
         ({"n_threads": 0}, "n_threads must be >= 1"),
+        ({"n_parallel": 0}, "n_parallel must be >= 1"),
     ],
 )
 def test_bad_reuse_and_thread_options_are_config_errors(tmp_path: Path, options, message):

@@ -132,12 +132,14 @@ async def test_du_style_needs_a_free_form_question():
 
 
 CALLS: list[int] = []
+CAPS: list[int] = []
 
 
 def counting_agent(messages, config):
     """A pure Du-style agent: answers the last number of the question plus the number of its earlier replies (a
     function of the prompt, so cache-stable by import path); counts backend calls in `CALLS`."""
     CALLS.append(1)
+    CAPS.append(config.max_tokens)
     numbers = [int(n) for n in re.findall(r"\d+", messages[0].content)]
     rnd = sum(m.role == "assistant" for m in messages)
     return f"I think it is {numbers[-1] + rnd + (config.seed or 0) % 3}."
@@ -179,7 +181,10 @@ async def test_the_local_model_plays_one_du_debate():
     q = load_task("gen/du-arithmetic", n=1).questions[0]
     model = get_model("local/smollm2-135m", n_threads=1)
     cfg = MADConfig(agents=2, rounds=1, style="du", tie_break="first", temperature=1.0, word_limit=12)
-    ep = (await mad(q, [DuMADAgent(model)] * 2, cfg, seed=0)).episode()
+    try:
+        ep = (await mad(q, [DuMADAgent(model)] * 2, cfg, seed=0)).episode()
+    finally:
+        await model.aclose()  # freed here, not by the garbage collector at exit
     assert [(t.role, t.round) for t in ep.turns] == [("agent_1", 0), ("agent_2", 0), ("agent_1", 1), ("agent_2", 1)]
     for t in ep.turns:
         assert t.content and t.meta["answer_text"] == last_number(t.content)
@@ -190,3 +195,37 @@ async def test_the_local_model_plays_one_du_debate():
     final = [a for a in answers[-1] if a is not None]
     assert ep.final.answer == (max(final, key=final.count) if final else None)  # ties: the first agent's
     assert ep.correct == (None if ep.final.answer is None else ep.final.answer == "246")
+
+
+async def test_a_du_answer_is_read_from_the_reply_as_kept():
+    """The answer is the last number of the words kept (what the others and the record see), not of words cut
+    away."""
+    long_reply = "I think it is 12 " + "and more words " * 10 + "so 99"
+    ep = (
+        await mad(
+            load_task("gen/du-arithmetic", n=1).questions[0],
+            [DuMADAgent(get_model("scripted/long", fn=lambda m, c: long_reply))],
+            MADConfig(agents=1, rounds=0, style="du", word_limit=6),
+        )
+    ).episode()
+    assert ep.turns[0].content == "I think it is 12 and" and ep.turns[0].truncated
+    assert ep.turns[0].meta["words"] == 37  # the reply's own length is still recorded
+    assert ep.meta["answers"] == [["12"]] and ep.final.answer == "12"  # not the 99 beyond the limit
+
+
+def test_a_du_reply_is_capped_near_its_word_limit(tmp_path):
+    """Generation stops near the word limit (3 tokens a word: 60 for 20 words), not at the speech cap (72)."""
+    spec = Experiment.from_dict(
+        {
+            "name": "cap",
+            "tasks": [{"dataset": "gen/du-arithmetic", "n": 1}],
+            "protocols": [
+                {"name": "mad", "style": "du", "agents": 1, "rounds": 1, "word_limit": 20},
+                {"name": "mad", "label": "other", "agents": 1, "rounds": 0, "word_limit": 20},
+            ],
+            "roles": {"agent": {"model": "scripted/cap", "options": {"fn": "test_mad_du:counting_agent"}}},
+        }
+    )
+    CAPS.clear()
+    result = run_experiment(spec, output_dir=tmp_path / "runs", cache=tmp_path / "calls.sqlite", progress="off")
+    assert result.status == "complete" and sorted(CAPS) == [60, 60, 72]  # Du style twice, then the default style

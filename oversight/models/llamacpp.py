@@ -1,12 +1,15 @@
 """`local/smollm2-135m` and `local/<path.gguf>`: a GGUF model run in-process by llama.cpp, off the event loop.
 
-One loaded `Llama` per (file, n_ctx, n_threads option, flash_attn) is shared by every provider in the process, with
-a single-worker thread: llama.cpp contexts are not thread-safe, so concurrent calls queue there instead of racing.
-By default each call picks its thread count from the cores other processes leave free (`BusyCores`): with
-flash attention off (the default) llama.cpp's outputs do not depend on the thread count (tested), so this
+One loaded model per (file, n_ctx, n_threads option, flash_attn, n_parallel) is shared by every provider in the
+process: `n_parallel` llama.cpp contexts (1 by default), each with its own worker thread. A context is not
+thread-safe, so each serves one call at a time and further calls queue; with `n_parallel = 2` two independent
+calls (e.g. the agents of one round) run at once. By default each call picks its thread count from the cores other
+processes leave free (`BusyCores`), split between the contexts: with flash attention off (the default)
+llama.cpp's outputs do not depend on the thread count (tested), nor on which context served the call, so this
 costs no reproducibility.
 With `kv_reuse` (the default) a call starts from the KV cache of earlier prompts where they match whole
-`n_batch` chunks (`oversight.models.llamacpp_kv`), which gives the same outputs as evaluating from scratch.
+`n_batch` chunks (`oversight.models.llamacpp_kv`; saved states are shared by the contexts), which gives the same
+outputs as evaluating from scratch.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 from oversight.models.base import ModelAPIError, ModelConfigError, ModelError, Provider
 from oversight.models.busy_cores import BusyCores
-from oversight.models.llamacpp_kv import PromptCache, ReuseStats
+from oversight.models.llamacpp_kv import PromptCache, ReuseStats, SavedStates
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput, TokenLogprob, TopLogprob, Usage
 
 #: model name -> (package that ships it, file inside the package)
@@ -61,78 +64,115 @@ def resolve_gguf(name: str) -> Path:
     return path.resolve()
 
 
-class _Shared:
-    """A loaded model, its worker thread and the providers using it (freed when the last one closes)."""
+class _Slot:
+    """One llama.cpp context of a shared model, used by one worker thread only: its `Llama`, thread count and
+    live-prefix record."""
 
-    def __init__(self, key: tuple[str, int, int | None, bool]) -> None:
-        self.key = key
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
-        self.users = 0
+    def __init__(self) -> None:
         self.llm: Any = None
-        self.load_seconds = 0.0
-        self.pieces: dict[int, bytes] = {}  # token id -> its text bytes (the vocabulary never changes)
-        self.prompts: PromptCache | None = None  # what the context holds, and saved states (kv_reuse)
-        self.stats = ReuseStats()
         self.threads = 0  # what the context runs with now
+        self.prompts: PromptCache | None = None  # what the context holds (kv_reuse)
+        self.stats = ReuseStats()
         self.busy = BusyCores()
 
-    def load(self, verbose: bool) -> Any:
-        """The `Llama`, loaded on first use; runs on the worker thread only."""
-        if self.llm is None:
+
+class _Shared:
+    """A loaded model: `n_parallel` contexts, one worker thread each, the saved prompt states they share, and the
+    providers using it (freed when the last one closes)."""
+
+    def __init__(self, key: tuple[str, int, int | None, bool, int]) -> None:
+        self.key = key
+        self.parallel = key[4]
+        self.executor = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="llama.cpp")
+        self.users = 0
+        self.load_seconds = 0.0
+        self.pieces: dict[int, bytes] = {}  # token id -> its text bytes (the vocabulary never changes)
+        self.slots = [_Slot() for _ in range(self.parallel)]
+        self._claimed = 0
+        self._local = threading.local()  # worker thread -> its slot
+        self._lock = threading.Lock()
+        self.store: SavedStates | None = None  # saved states (kv_reuse), shared by the slots
+
+    @property
+    def stats(self) -> ReuseStats:
+        """The slots' counters summed."""
+        total = ReuseStats()
+        for slot in self.slots:
+            total.add(slot.stats)
+        return total
+
+    def slot(self, verbose: bool) -> _Slot:
+        """This worker thread's context, loaded on first use; runs on a worker thread only."""
+        slot = getattr(self._local, "slot", None)
+        if slot is None:
+            with self._lock:
+                slot = self._local.slot = self.slots[self._claimed]
+                self._claimed += 1
+        if slot.llm is None:
             llama_cpp = _import_llama()
-            path, n_ctx, n_threads, flash_attn = self.key
-            self.threads = n_threads or _usable_cores()
+            path, n_ctx, n_threads, flash_attn, _ = self.key
+            slot.threads = n_threads or max(1, _usable_cores() // self.parallel)
             start = time.perf_counter()
             try:
-                self.llm = llama_cpp.Llama(
+                slot.llm = llama_cpp.Llama(
                     model_path=path,
                     n_ctx=n_ctx,
-                    n_threads=self.threads,
-                    n_threads_batch=self.threads,
+                    n_threads=slot.threads,
+                    n_threads_batch=slot.threads,
                     flash_attn=flash_attn,
                     n_batch=DEFAULT_N_BATCH,  # the most a call's n_batch may be; each call sets its own
                     verbose=verbose,
                 )
             except ValueError as err:
                 raise ModelConfigError(f"llama.cpp cannot load {path}: {err}") from None
-            self.load_seconds = time.perf_counter() - start
-        return self.llm
+            if not self.load_seconds:
+                self.load_seconds = time.perf_counter() - start
+        return slot
 
-    def piece(self, token: int) -> bytes:
+    def piece(self, llm: Any, token: int) -> bytes:
         raw = self.pieces.get(token)
         if raw is None:
-            raw = self.pieces[token] = self.llm.detokenize([token], special=True)
+            raw = self.pieces[token] = llm.detokenize([token], special=True)
         return raw
 
-    def pick_threads(self) -> int:
-        """Set (and return) this call's thread count: the usable cores other processes leave free."""
-        threads = self.busy.threads(_usable_cores())
-        if threads != self.threads:
-            self.llm._ctx.set_n_threads(threads, threads)
-            self.threads = threads
-        self.stats.thread_calls[threads] = self.stats.thread_calls.get(threads, 0) + 1
+    def pick_threads(self, slot: _Slot) -> int:
+        """Set (and return) this call's thread count: the usable cores other processes leave free, split evenly
+        between the contexts (this process's own CPU time, every context's, is not counted as others')."""
+        threads = max(1, slot.busy.threads(_usable_cores()) // self.parallel)
+        if threads != slot.threads:
+            slot.llm._ctx.set_n_threads(threads, threads)
+            slot.threads = threads
+        slot.stats.thread_calls[threads] = slot.stats.thread_calls.get(threads, 0) + 1
         return threads
 
-    def prompt_cache(self, chunk: int, budget_bytes: int) -> PromptCache:
-        """The context's reuse record for this chunk size (a new, empty one when the size or budget changed)."""
-        if self.prompts is None or self.prompts.chunk != chunk or self.prompts.budget_bytes != budget_bytes:
-            if self.prompts is not None:
-                self.prompts.clear()
-            self.prompts = PromptCache(chunk=chunk, budget_bytes=budget_bytes, stats=self.stats)
-        return self.prompts
+    def prompt_cache(self, slot: _Slot, chunk: int, budget_bytes: int) -> PromptCache:
+        """The slot's reuse record for this chunk size over the shared saved states (new, empty ones when the
+        size or budget changed)."""
+        with self._lock:
+            if self.store is None or self.store.budget_bytes != budget_bytes or self.store.chunk != chunk:
+                if self.store is not None:
+                    self.store.clear()
+                self.store = SavedStates(budget_bytes, chunk)
+            store = self.store
+        if slot.prompts is None or slot.prompts.chunk != chunk or slot.prompts.store is not store:
+            slot.prompts = PromptCache(chunk=chunk, budget_bytes=budget_bytes, stats=slot.stats, store=store)
+        return slot.prompts
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
         with _SHARED_LOCK:
             _FREED.add(self.stats)
-        if self.prompts is not None:
-            self.prompts.clear()
-        if self.llm is not None:
-            self.llm.close()
-            self.llm = None
+        if self.store is not None:
+            self.store.clear()
+        for slot in self.slots:
+            if slot.prompts is not None:
+                slot.prompts.live = []
+            if slot.llm is not None:
+                slot.llm.close()
+                slot.llm = None
 
 
-_SHARED: dict[tuple[str, int, int | None, bool], _Shared] = {}
+_SHARED: dict[tuple[str, int, int | None, bool, int], _Shared] = {}
 _SHARED_LOCK = threading.Lock()
 _FREED = ReuseStats()  # counters of models already freed
 #: a JSON file to write `reuse_totals()` to when the process exits (e.g. to see a CLI run's prompt/generation split)
@@ -165,14 +205,16 @@ def gguf_fingerprint(path: Path) -> str:
 class LlamaCppProvider(Provider):
     """A GGUF chat model run by llama.cpp in this process.
 
-    Options: `n_ctx` (context tokens), `n_threads` (default: per call, the usable cores other processes leave
-    free), `seed` (used when a call gives none; default random per call), `chat_template` (a Jinja template
-    overriding the GGUF's), `flash_attn` (default off: with it on, generation depends on the thread count,
-    so it then runs on a fixed `n_threads`, default all usable cores), `verbose` (llama.cpp
-    logs), `kv_reuse` (default on: start from the KV cache of earlier prompts where whole `n_batch` chunks
-    match; outputs equal a fresh evaluation), `kv_cache_mb` (memory for saved prompt states, default 64; 0
-    keeps only the live context), `n_batch` (prompt tokens per decode: 64 with `kv_reuse`, else 512; outputs
-    depend on it). Per call, `GenerateConfig.extra` may set `top_k`, `top_p`, `min_p`, `repeat_penalty`.
+    Options: `n_ctx` (context tokens), `n_threads` (per context; default: per call, the usable cores other
+    processes leave free, divided by `n_parallel`), `n_parallel` (contexts serving calls at once, default 1; each
+    holds its own `n_ctx` KV cache), `seed` (used when a call gives none; default random per call),
+    `chat_template` (a Jinja template overriding the GGUF's), `flash_attn` (default off: with it on, generation
+    depends on the thread count, so it then runs on a fixed `n_threads`, default the usable cores divided by
+    `n_parallel`), `verbose` (llama.cpp logs), `kv_reuse` (default on: start from the KV cache of earlier prompts
+    where whole `n_batch` chunks match; outputs equal a fresh evaluation), `kv_cache_mb` (memory for saved prompt
+    states, shared by the contexts, default 64; 0 keeps only the live context), `n_batch` (prompt tokens per
+    decode: 64 with `kv_reuse`, else 512; outputs depend on it). Per call, `GenerateConfig.extra` may set
+    `top_k`, `top_p`, `min_p`, `repeat_penalty`.
     Logprobs are the model's own next-token distribution, before any sampling transform.
     """
 
@@ -192,6 +234,7 @@ class LlamaCppProvider(Provider):
         kv_reuse: bool = True,
         kv_cache_mb: float = 64.0,
         n_batch: int | None = None,
+        n_parallel: int = 1,
     ) -> None:
         self.path = resolve_gguf(name)
         if importlib.util.find_spec("llama_cpp") is None:
@@ -208,16 +251,21 @@ class LlamaCppProvider(Provider):
         self.kv_cache_bytes = int(kv_cache_mb * 2**20)
         self.n_batch = n_batch
         self.n_ctx = n_ctx
+        if n_parallel < 1:
+            raise ModelConfigError(f"n_parallel must be >= 1, got {n_parallel}", model=name)
+        self.n_parallel = n_parallel
         if n_threads is not None and n_threads < 1:
             raise ModelConfigError(f"n_threads must be >= 1, got {n_threads}", model=name)
         # Thread counts adapt per call only where they cannot change outputs (flash attention off).
-        self.n_threads = n_threads if n_threads is not None or not flash_attn else _usable_cores()
+        fixed = max(1, _usable_cores() // n_parallel)
+        self.n_threads = n_threads if n_threads is not None or not flash_attn else fixed
         self.seed = seed
         self.chat_template = chat_template
         self.verbose = verbose
         self.flash_attn = flash_attn
-        self._key = (str(self.path), n_ctx, self.n_threads, flash_attn)
-        super().__init__(name, f"llama.cpp:{self.path}?n_ctx={n_ctx}&n_threads={self.n_threads or 'auto'}")
+        self._key = (str(self.path), n_ctx, self.n_threads, flash_attn, n_parallel)
+        parallel = f"&n_parallel={n_parallel}" if n_parallel > 1 else ""
+        super().__init__(name, f"llama.cpp:{self.path}?n_ctx={n_ctx}&n_threads={self.n_threads or 'auto'}{parallel}")
         self._shared: _Shared | None = None
         self._formatter: Any = None
 
@@ -269,7 +317,8 @@ class LlamaCppProvider(Provider):
         import numpy as np
 
         llama_cpp = _import_llama()
-        llm = shared.load(self.verbose)
+        slot = shared.slot(self.verbose)
+        llm = slot.llm
         sampling = dict(_SAMPLING_DEFAULTS)
         unknown = set(config.extra) - set(sampling)
         if unknown:
@@ -294,20 +343,20 @@ class LlamaCppProvider(Provider):
         seed = config.seed if config.seed is not None else self.seed
         llm.set_seed(seed if seed is not None else random.getrandbits(32))
 
-        stats = shared.stats
+        stats = slot.stats
         start = time.perf_counter()
         if self.n_threads is None:
-            shared.pick_threads()
-        elif shared.threads != self.n_threads:
+            shared.pick_threads(slot)
+        elif slot.threads != self.n_threads:
             llm._ctx.set_n_threads(self.n_threads, self.n_threads)
-            shared.threads = self.n_threads
+            slot.threads = self.n_threads
         llm.n_batch = self.n_batch
         if self.kv_reuse:
-            cache = shared.prompt_cache(self.n_batch, self.kv_cache_bytes)
+            cache = shared.prompt_cache(slot, self.n_batch, self.kv_cache_bytes)
             reused = cache.prepare(llm, llama_cpp, prompt)
         else:
-            if shared.prompts is not None:
-                shared.prompts.forget_live()
+            if slot.prompts is not None:
+                slot.prompts.forget_live()
             reused = 0
             llm.reset()  # a fresh evaluation, as every call did before kv_reuse
         prepared = time.perf_counter()
@@ -339,7 +388,7 @@ class LlamaCppProvider(Provider):
                 if config.logprobs:
                     # The generator is paused right after sampling: the context still holds the logits it used.
                     logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(n_vocab,))
-                    logprobs.append(_token_logprob(shared, np.asarray(logits, dtype=np.float64), token, top_k))
+                    logprobs.append(_token_logprob(shared, llm, np.asarray(logits, dtype=np.float64), token, top_k))
                 generated.append(token)
                 starts.append(len(text))
                 raw += llm.detokenize([token])
@@ -352,8 +401,8 @@ class LlamaCppProvider(Provider):
                 if len(generated) >= max_new:
                     break
         except BaseException:
-            if shared.prompts is not None:
-                shared.prompts.forget_live()  # a failed decode may leave the context half-written
+            if slot.prompts is not None:
+                slot.prompts.forget_live()  # a failed decode may leave the context half-written
             raise
         finally:
             tokens.close()
@@ -423,7 +472,7 @@ def _write_totals() -> None:
         Path(path).write_text(json.dumps(reuse_totals(), indent=1) + "\n")
 
 
-def _token_logprob(shared: _Shared, logits: Any, token: int, k: int) -> TokenLogprob:
+def _token_logprob(shared: _Shared, llm: Any, logits: Any, token: int, k: int) -> TokenLogprob:
     import numpy as np
 
     peak = logits.max()
@@ -432,13 +481,13 @@ def _token_logprob(shared: _Shared, logits: Any, token: int, k: int) -> TokenLog
     if k > 0:
         best = np.argpartition(logits, -k)[-k:]
         best = best[np.argsort(-logits[best], kind="stable")]
-        top = [TopLogprob(token=_text(shared, int(i)), logprob=float(logits[i] - log_z)) for i in best]
-    return TokenLogprob(token=_text(shared, token), logprob=float(logits[token] - log_z), top=top)
+        top = [TopLogprob(token=_text(shared, llm, int(i)), logprob=float(logits[i] - log_z)) for i in best]
+    return TokenLogprob(token=_text(shared, llm, token), logprob=float(logits[token] - log_z), top=top)
 
 
-def _text(shared: _Shared, token: int) -> str:
+def _text(shared: _Shared, llm: Any, token: int) -> str:
     # Byte-level pieces of a split character stay distinct (r"\xe2") instead of all becoming "" or U+FFFD.
-    return shared.piece(token).decode("utf-8", errors="backslashreplace")
+    return shared.piece(llm, token).decode("utf-8", errors="backslashreplace")
 
 
 def _usable_cores() -> int:

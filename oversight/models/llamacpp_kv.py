@@ -1,5 +1,7 @@
 """Prompt reuse for the embedded llama.cpp model: keep the KV cache of prompts already evaluated and start the
 next prompt where it stops matching, from the live context or from a small LRU of saved sequence states.
+Several contexts of one model (the provider's `n_parallel`) each keep their own live record and share one LRU:
+a sequence state saved by one context loads into any other of the same model.
 
 Reuse is exact by construction. llama.cpp evaluates a prompt in chunks of `n_batch` tokens, and (its server docs
 warn) logits are not guaranteed bit-for-bit equal across different batch shapes. So only whole chunks are
@@ -11,6 +13,7 @@ the same shapes on the same cached values: outputs are bit-identical to evaluati
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,9 +56,56 @@ class _Saved:
     nbytes: int
 
 
+class SavedStates:
+    """An LRU of saved sequence states within `budget_bytes`, shared by the contexts of one model (thread-safe)."""
+
+    def __init__(self, budget_bytes: int, chunk: int = 0) -> None:
+        self.budget_bytes = budget_bytes
+        self.chunk = chunk  # the chunk size the states' prefixes are multiples of
+        self.saved: OrderedDict[int, _Saved] = OrderedDict()
+        self.saved_bytes = 0
+        self.lock = threading.Lock()
+        self._next_id = 0
+
+    def best(self, tokens: list[int], reusable: Any, floor: int) -> tuple[_Saved | None, int]:
+        """The saved state with the most reusable tokens for `tokens` beyond `floor` (marked most recently used)
+        and that count; (None, floor) when none beats it."""
+        with self.lock:
+            best_id, best = None, floor
+            for sid, state in self.saved.items():
+                n = reusable(tokens, state.tokens)
+                if n > best:
+                    best_id, best = sid, n
+            if best_id is None:
+                return None, floor
+            state = self.saved.pop(best_id)
+            self.saved[best_id] = state  # most recently used
+            return state, best
+
+    def add(self, state: _Saved) -> None:
+        """Keep `state`, dropping the states it covers and then the least recently used beyond the budget."""
+        with self.lock:
+            for sid, old in list(self.saved.items()):
+                if state.tokens[: len(old.tokens)] == old.tokens:  # the new state covers this one
+                    del self.saved[sid]
+                    self.saved_bytes -= old.nbytes
+            while self.saved and self.saved_bytes + state.nbytes > self.budget_bytes:
+                _, old = self.saved.popitem(last=False)
+                self.saved_bytes -= old.nbytes
+            self._next_id += 1
+            self.saved[self._next_id] = state
+            self.saved_bytes += state.nbytes
+
+    def clear(self) -> None:
+        with self.lock:
+            self.saved.clear()
+            self.saved_bytes = 0
+
+
 @dataclass
 class PromptCache:
-    """What the context holds and which states are saved, for one loaded `Llama` (used by its worker thread only).
+    """What one context holds, and the saved states it may start from (`store`, shared by the contexts of one
+    model; its own when not given). Used by that context's worker thread only.
 
     `budget_bytes` bounds the saved states (least recently used go first); 0 keeps only the live context.
     """
@@ -63,10 +113,22 @@ class PromptCache:
     chunk: int
     budget_bytes: int
     live: list[int] = field(default_factory=list)  # tokens of the live context's exact prefix
-    saved: OrderedDict[int, _Saved] = field(default_factory=OrderedDict)
-    saved_bytes: int = 0
     stats: ReuseStats = field(default_factory=ReuseStats)
-    _next_id: int = 0
+    store: SavedStates | None = None
+
+    def __post_init__(self) -> None:
+        if self.store is None:
+            self.store = SavedStates(self.budget_bytes)
+
+    @property
+    def saved(self) -> OrderedDict[int, _Saved]:
+        assert self.store is not None
+        return self.store.saved
+
+    @property
+    def saved_bytes(self) -> int:
+        assert self.store is not None
+        return self.store.saved_bytes
 
     def forget_live(self) -> None:
         """The context was reset or evaluated another way: nothing in it counts as exact any more."""
@@ -83,15 +145,9 @@ class PromptCache:
 
     def prepare(self, llm: Any, llama_cpp: Any, tokens: list[int]) -> int:
         """Put the longest exact prefix of `tokens` in `llm`'s context; returns its length (0: start fresh)."""
-        live = self.reusable(tokens, self.live)
-        best_id, best = None, live
-        for sid, state in self.saved.items():
-            n = self.reusable(tokens, state.tokens)
-            if n > best:
-                best_id, best = sid, n
-        if best_id is not None:
-            state = self.saved.pop(best_id)
-            self.saved[best_id] = state  # most recently used
+        assert self.store is not None
+        state, best = self.store.best(tokens, self.reusable, self.reusable(tokens, self.live))
+        if state is not None:
             self._restore(llm, llama_cpp, state)
         if best and not llm._ctx.kv_cache_seq_rm(0, best, -1):
             best = 0  # this model's memory cannot drop a suffix (recurrent models): start over
@@ -99,7 +155,7 @@ class PromptCache:
             llm.reset()
         else:
             llm.n_tokens = best
-            if best_id is not None:
+            if state is not None:
                 self.stats.reused_saved += best
             else:
                 self.stats.reused_live += best
@@ -112,11 +168,6 @@ class PromptCache:
         self.live = tokens[:exact]
         if self.budget_bytes <= 0 or exact <= reused:
             return  # nothing new beyond what the live context or a saved state already holds
-        prefix = tuple(self.live)
-        for sid, state in list(self.saved.items()):
-            if prefix[: len(state.tokens)] == state.tokens:  # the new state covers this one
-                del self.saved[sid]
-                self.saved_bytes -= state.nbytes
         size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
         if size > self.budget_bytes:
             return
@@ -124,12 +175,8 @@ class PromptCache:
         written = llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0)
         if written <= 0:
             return
-        while self.saved and self.saved_bytes + written > self.budget_bytes:
-            _, old = self.saved.popitem(last=False)
-            self.saved_bytes -= old.nbytes
-        self._next_id += 1
-        self.saved[self._next_id] = _Saved(prefix, buffer, int(written))
-        self.saved_bytes += int(written)
+        assert self.store is not None
+        self.store.add(_Saved(tuple(self.live), buffer, int(written)))
         self.stats.states_saved += 1
 
     def _restore(self, llm: Any, llama_cpp: Any, state: _Saved) -> None:
@@ -144,6 +191,6 @@ class PromptCache:
 
     def clear(self) -> None:
         """Drop every saved state and the live record (e.g. when the model is freed)."""
-        self.saved.clear()
-        self.saved_bytes = 0
+        assert self.store is not None
+        self.store.clear()
         self.live = []

@@ -8,6 +8,8 @@ call made before reuse existed, and that the thread count does not change output
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from oversight.models import get_model
@@ -111,6 +113,31 @@ async def test_outputs_do_not_depend_on_the_thread_count_with_flash_attention_of
     assert one == two
 
 
+async def test_two_contexts_serving_calls_at_once_give_the_same_outputs():
+    """`n_parallel = 2`: the calls of a round run on two contexts at once, sharing saved states; every output
+    equals the one context's, whichever context served it."""
+    import asyncio
+
+    rounds = [debate_prompts()[0:2], debate_prompts()[2:4], debate_prompts()[4:]]
+
+    async def play(**options) -> tuple[list, dict, Any]:
+        model = get_model(SPEC, **options)
+        try:
+            got = []
+            for calls in rounds:  # the calls of a round are independent: sent together
+                outs = await asyncio.gather(*(model.generate(m, CFG) for m in calls for _ in range(2)))
+                got += [(o.text, [(t.token, t.logprob) for t in o.logprobs]) for o in outs]
+            return got, model.provider.reuse_stats(), [s.stats.calls for s in model.provider._shared.slots]
+        finally:
+            await model.aclose()
+
+    one, one_stats, _ = await play()
+    two, stats, per_slot = await play(n_parallel=2)
+    assert two == one
+    assert all(calls > 0 for calls in per_slot) and sum(per_slot) == len(one)  # both contexts served calls
+    assert stats["evaluated_tokens"] < stats["prompt_tokens"]  # reuse still works across the two
+
+
 @pytest.mark.timeout(1200)
 async def test_saved_states_stay_within_their_budget():
     def prompt(i: int) -> list[ChatMessage]:  # ~200 tokens: about 4.5 MiB of saved state each
@@ -121,7 +148,7 @@ async def test_saved_states_stay_within_their_budget():
         try:
             for i in range(3):
                 await model.generate(prompt(i), GenerateConfig(max_tokens=1))
-            cache = model.provider._shared.prompts
+            cache = model.provider._shared.slots[0].prompts
             assert cache.saved_bytes <= budget * 2**20
             if keeps_some:  # room for one or two states, not three: the oldest went first
                 assert 1 <= len(cache.saved) < 3 and cache.stats.states_saved == 3
