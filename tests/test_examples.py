@@ -99,7 +99,9 @@ def test_demo_spec_follows_the_options():
     assert [p.label for p in spec.protocols] == ["naive", "consultancy", "debate"]
     assert all(p.config["rounds"] == 3 for p in spec.protocols if p.name in ("consultancy", "debate"))
     assert _models(spec) == {"openai/gpt-4o-mini"} and spec.concurrency > 1 and spec.output_dir == "elsewhere"
-    assert demo_experiment().concurrency == 1  # one in-process model serialises calls anyway
+    assert demo_experiment().concurrency == 2  # the local model's two contexts
+    assert {r.options.get("n_parallel") for r in demo_experiment().roles.values()} == {2}
+    assert all(not r.options for r in spec.roles.values())  # a local option is not passed to another provider
     assert all(p.config["judge"]["swap"] for p in demo_experiment().protocols)
     plain = demo_experiment(swap=False)
     assert all(not p.config.get("judge", {}).get("swap", False) for p in plain.protocols)

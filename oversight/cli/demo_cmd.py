@@ -106,8 +106,11 @@ def demo_experiment(
             proto.pop("judge", None)  # demo.toml's judge tables only switch the swap on
     for role in [*data["roles"].values(), *data["judges"]]:
         role["model"] = model
-        if options:
-            role["options"] = dict(options)
+        # demo.toml's options (n_parallel) are the local model's; --option adds to them, or replaces them for
+        # another model.
+        shipped = role.pop("options", {}) if model.startswith("local/") else role.pop("options", None) and {}
+        if shipped or options:
+            role["options"] = {**shipped, **(options or {})}
     if not model.startswith("local/"):
         # Only an in-process model serialises every call; a server or an API serves episodes in parallel.
         data["concurrency"] = 8

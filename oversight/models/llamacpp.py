@@ -114,15 +114,19 @@ class _Shared:
             slot.threads = n_threads or max(1, _usable_cores() // self.parallel)
             start = time.perf_counter()
             try:
-                slot.llm = llama_cpp.Llama(
-                    model_path=path,
-                    n_ctx=n_ctx,
-                    n_threads=slot.threads,
-                    n_threads_batch=slot.threads,
-                    flash_attn=flash_attn,
-                    n_batch=DEFAULT_N_BATCH,  # the most a call's n_batch may be; each call sets its own
-                    verbose=verbose,
-                )
+                # Loading swaps the process's stdout/stderr file descriptors for /dev/null and back
+                # (llama-cpp-python's suppress_stdout_stderr): two contexts loading at once in two threads would
+                # restore each other's /dev/null and silence the process for good. One load at a time.
+                with _LOAD_LOCK:
+                    slot.llm = llama_cpp.Llama(
+                        model_path=path,
+                        n_ctx=n_ctx,
+                        n_threads=slot.threads,
+                        n_threads_batch=slot.threads,
+                        flash_attn=flash_attn,
+                        n_batch=DEFAULT_N_BATCH,  # the most a call's n_batch may be; each call sets its own
+                        verbose=verbose,
+                    )
             except ValueError as err:
                 raise ModelConfigError(f"llama.cpp cannot load {path}: {err}") from None
             if not self.load_seconds:
@@ -174,6 +178,7 @@ class _Shared:
 
 _SHARED: dict[tuple[str, int, int | None, bool, int], _Shared] = {}
 _SHARED_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()  # one llama.cpp load at a time (see _Shared.slot)
 _FREED = ReuseStats()  # counters of models already freed
 #: a JSON file to write `reuse_totals()` to when the process exits (e.g. to see a CLI run's prompt/generation split)
 STATS_ENV = "OVERSIGHT_LLAMACPP_STATS"

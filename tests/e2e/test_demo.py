@@ -80,7 +80,7 @@ def test_one_demo_run_loads_the_model_once(tmp_path: Path, monkeypatch: pytest.M
     result = run_experiment(spec, cache=False, progress="off")
     assert result.status == "complete" and result.done == 6
     assert result.summary["calls"]["total"] >= 6 * 2  # judges plus consultant/debaters, all on one model
-    assert len(loads) == 1, loads
+    assert len(set(loads)) == 1 and len(loads) == 2, loads  # one model file, its n_parallel = 2 contexts
 
 
 def test_demo_no_swap_judges_each_transcript_once(tmp_path: Path):

@@ -8,6 +8,7 @@ call made before reuse existed, and that the thread count does not change output
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -131,8 +132,14 @@ async def test_two_contexts_serving_calls_at_once_give_the_same_outputs():
         finally:
             await model.aclose()
 
+    def fds() -> list[tuple[int, int]]:
+        return [(os.fstat(fd).st_dev, os.fstat(fd).st_ino) for fd in (1, 2)]
+
+    before = fds()
     one, one_stats, _ = await play()
     two, stats, per_slot = await play(n_parallel=2)
+    # Both contexts loaded at once: each load hides stdout/stderr and restores them; the process keeps its own.
+    assert fds() == before
     assert two == one
     assert all(calls > 0 for calls in per_slot) and sum(per_slot) == len(one)  # both contexts served calls
     assert stats["evaluated_tokens"] < stats["prompt_tokens"]  # reuse still works across the two
