@@ -108,7 +108,9 @@ def demo_experiment(
         role["model"] = model
         # demo.toml's options (n_parallel) are the local model's; --option adds to them, or replaces them for
         # another model.
-        shipped = role.pop("options", {}) if model.startswith("local/") else role.pop("options", None) and {}
+        shipped = role.pop("options", {})
+        if not model.startswith("local/"):
+            shipped = {}
         if shipped or options:
             role["options"] = {**shipped, **(options or {})}
     if not model.startswith("local/"):
