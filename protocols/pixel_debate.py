@@ -12,7 +12,7 @@
 
 The judge is a spec's judge entry `pixel = { k = 6, hidden = [256], ... }` (`oversight.judge_entry
 .PixelJudgeParams`; the dataset is the task's), trained once and cached (`judges.pixel_judge.load_pixel_judge`).
-Debaters are config: `debater = { strategy = "mcts", rollouts = 32 }` (`random`, `greedy`, `mcts`).
+Debaters are config: `debater = { strategy = "mcts", rollouts = 32 }` (`random`, `greedy`, `mcts`, `minimax`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
+from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, MinimaxPixelDebater, RandomPixelDebater
 from agents.pixel_game import ImageScorer, PixelDebateGame, PixelDebater, Side, liar_labels, play_pixel_debate
 from judges.pixel_judge import PixelJudgeConfig, SparsePixelJudge, judge_cache_dir, load_pixel_judge, sample_masks
 from judges.settings import JudgeSettings
@@ -37,13 +37,15 @@ from oversight.transcript import Transcript, make_turn
 from oversight.types import Question
 from protocols.kit import ProtocolConfig, balance_of
 
-Strategy = Literal["random", "greedy", "mcts"]
+Strategy = Literal["random", "greedy", "mcts", "minimax"]
 
 
 class PixelDebaterSpec(BaseModel):
     """How a programmatic pixel debater plays: `random` (a seeded random legal pixel), `greedy` (the pixel that
-    most raises the judge's log-odds of its class over the other's, one move ahead) or `mcts` (tree search with
-    `rollouts` simulations per move; `c_puct` and `temperature` as in `agents.MCTSPixelDebater`)."""
+    most raises the judge's log-odds of its class over the other's, one move ahead), `mcts` (tree search with
+    `rollouts` simulations per move; `c_puct` and `temperature` as in `agents.MCTSPixelDebater`) or `minimax`
+    (alpha-beta over each mover's `width` greedy-best reveals, the last reveal over all: `agents
+    .MinimaxPixelDebater`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -51,11 +53,14 @@ class PixelDebaterSpec(BaseModel):
     rollouts: int = Field(default=32, ge=1)
     c_puct: float = Field(default=1.0, ge=0.0)
     temperature: float = Field(default=1.0, gt=0.0)
+    width: int = Field(default=3, ge=1)
 
     @property
     def name(self) -> str:
-        """`random`, `greedy` or `mcts-<rollouts>`."""
-        return f"mcts-{self.rollouts}" if self.strategy == "mcts" else self.strategy
+        """`random`, `greedy`, `mcts-<rollouts>` or `minimax-<width>`."""
+        if self.strategy == "mcts":
+            return f"mcts-{self.rollouts}"
+        return f"minimax-{self.width}" if self.strategy == "minimax" else self.strategy
 
     def build(self, seed: int) -> PixelDebater:
         """The debater this spec describes (`seed` seeds a random one)."""
@@ -63,6 +68,8 @@ class PixelDebaterSpec(BaseModel):
             return RandomPixelDebater(seed=seed)
         if self.strategy == "greedy":
             return GreedyPixelDebater()
+        if self.strategy == "minimax":
+            return MinimaxPixelDebater(width=self.width)
         return MCTSPixelDebater(rollouts=self.rollouts, c_puct=self.c_puct, temperature=self.temperature)
 
 

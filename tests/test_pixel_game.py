@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, RandomPixelDebater
+from agents.pixel_debater import GreedyPixelDebater, MCTSPixelDebater, MinimaxPixelDebater, RandomPixelDebater
 from agents.pixel_game import (
     ImageScorer,
     PixelDebateGame,
@@ -227,3 +227,53 @@ def test_stopping_at_the_first_loss_gives_the_same_verdicts(judge, digits):
         assert short == every[: len(short)]
         lost = [j for j, r in enumerate(every) if not r.honest_wins]
         assert len(short) == (lost[0] + 1 if lost else len(every))
+
+
+def test_minimax_width_one_is_greedy(judge, digits):
+    for first in ("honest", "liar"):
+        for game in _games(judge, digits, 8):
+            game.first = first
+            greedy = play_pixel_debate(game, GreedyPixelDebater(), GreedyPixelDebater())
+            mm = play_pixel_debate(game, MinimaxPixelDebater(width=1), MinimaxPixelDebater(width=1))
+            assert mm.revealed == greedy.revealed
+
+
+def test_minimax_value_is_the_restricted_games_minimax(judge, digits):
+    """Alpha-beta returns what plain minimax over the same candidates gives (no pruning error), and the moves
+    it plays realise that value in self-play."""
+    mm = MinimaxPixelDebater(width=3)
+
+    def plain(game, pos):
+        side = game.to_move(pos)
+        moves, margins = game.move_margins(pos)
+        if len(pos) == game.k - 1:
+            return float(margins.max() if side == "honest" else margins.min())
+        order = np.argsort(-(1 if side == "honest" else -1) * margins, kind="stable")[:3]
+        values = [plain(game, (*pos, int(moves[i]))) for i in order]
+        return max(values) if side == "honest" else min(values)
+
+    for game in _games(judge, digits, 6):
+        v = plain(game, ())
+        assert mm.value(game, ()) == pytest.approx(v)
+        assert play_pixel_debate(game, mm, mm).margin == pytest.approx(v, abs=1e-4)
+
+
+def test_wider_minimax_never_does_worse_than_greedy(judge, digits):
+    games = _games(judge, digits, 30)
+    greedy = GreedyPixelDebater()
+    base = sum(play_pixel_debate(g, greedy, greedy).honest_wins for g in games)
+    for width in (2, 4):
+        mm = MinimaxPixelDebater(width=width)
+        assert sum(play_pixel_debate(g, mm, greedy).honest_wins for g in games) >= base
+        assert sum(not play_pixel_debate(g, greedy, mm).honest_wins for g in games) >= len(games) - base
+
+
+def test_minimax_finds_the_win_greedy_misses():
+    judge = _trap_judge()
+    image = np.ones((1, 5), dtype=np.uint8)
+    greedy, mm = GreedyPixelDebater(), MinimaxPixelDebater(width=5)
+    record = play_pixel_debate(PixelDebateGame(judge, image, 0, 1), mm, greedy)
+    assert record.revealed[0] in (0, 1) and record.honest_wins and record.margin == pytest.approx(3.1)
+    assert play_pixel_debate(PixelDebateGame(judge, image, 0, 1), mm, mm).margin == pytest.approx(3.1)
+    with pytest.raises(ValueError, match="width"):
+        MinimaxPixelDebater(width=0)

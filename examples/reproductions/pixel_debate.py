@@ -7,10 +7,10 @@ intervals beside the paper's figures.
     python examples/reproductions/pixel_debate.py                  # the table in docs/reproductions.md
     python examples/reproductions/pixel_debate.py --datasets digits --ks 4 --mcts-ks 4 --mcts-n 10   # a quick look
 
-Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, `--mcts-ks`, `--rollouts`, `--liars`, the
-judge's `--hidden`, `--train-masks`, `--block`, `--pool`); `--json FILE` keeps every row; `--runs` tabulates
-stored runs instead. Needs `pip install 'oversight[pixels]'` (scikit-learn) and, for Fashion-MNIST, `apt-get
-install dataset-fashion-mnist`.
+Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, `--mcts-ks`, `--rollouts`, `--search` and
+`--width` for minimax instead of MCTS, `--liars`, the judge's `--hidden`, `--train-masks`, `--block`, `--pool`);
+`--json FILE` keeps every row; `--runs` tabulates stored runs instead. Needs `pip install 'oversight[pixels]'`
+(scikit-learn) and, for Fashion-MNIST, `apt-get install dataset-fashion-mnist`.
 """
 
 from __future__ import annotations
@@ -68,7 +68,11 @@ def specs(args: argparse.Namespace) -> list[Experiment]:
             if proto["name"] == "pixel-debate" and args.liars != "all":
                 proto.setdefault("config", {})["liars"] = args.liars
             debater = proto.get("config", {}).get("debater", {})
-            if debater.get("strategy") == "mcts":
+            if debater.get("strategy") == "mcts" and args.search == "minimax":  # the same games, the other search
+                debater.clear()
+                debater.update(strategy="minimax", width=args.width)
+                proto["label"] = f"debate, {proto['config'].get('first', 'honest')} first, minimax-{args.width}"
+            elif debater.get("strategy") == "mcts":
                 debater["rollouts"] = args.rollouts
                 proto["label"] = f"debate, {proto['config'].get('first', 'honest')} first, MCTS-{args.rollouts}"
         data["output_dir"] = args.output_dir
@@ -143,8 +147,11 @@ def search_gains(episodes: list[Episode]) -> list[dict[str, Any]]:
         if ep.protocol != "pixel-debate" or ep.correct is None:
             continue
         cfg = ep.protocol_config
-        who = "mcts-{}".format(cfg["debater"]["rollouts"]) if cfg["debater"]["strategy"] == "mcts" else "greedy"
-        if cfg["debater"]["strategy"] != "random" and cfg.get("liar") is None:
+        debater = cfg["debater"]
+        who = {"mcts": f"mcts-{debater.get('rollouts')}", "minimax": f"minimax-{debater.get('width')}"}.get(
+            debater["strategy"], debater["strategy"]
+        )
+        if who != "random" and cfg.get("liar") is None:
             hits.setdefault((dataset_of(ep), ep.judge, cfg["first"], who), {})[ep.question_id] = bool(ep.correct)
     out = []
     for (dataset, judge, first, who), mine in hits.items():
@@ -202,6 +209,8 @@ def main() -> None:
     parser.add_argument("--mcts-n", type=int, default=1000, help="images also debated by MCTS, as --n (0: none)")
     parser.add_argument("--mcts-ks", nargs="+", type=int, default=[6], help="the k of the MCTS rows (among --ks)")
     parser.add_argument("--rollouts", type=int, default=16, help="MCTS rollouts per move")
+    parser.add_argument("--search", choices=["mcts", "minimax"], default="mcts", help="the search rows' debaters")
+    parser.add_argument("--width", type=int, default=3, help="minimax: candidates per move (--search minimax)")
     parser.add_argument("--pool", choices=["all", "nonzero"], default="all")
     parser.add_argument("--hidden", nargs="+", type=int, default=[256])
     parser.add_argument("--train-masks", type=int, default=2_400_000)
