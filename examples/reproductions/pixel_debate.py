@@ -213,7 +213,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=3, help="minimax: candidates per move (--search minimax)")
     parser.add_argument("--pool", choices=["all", "nonzero"], default="all")
     parser.add_argument("--hidden", nargs="+", type=int, default=[256])
-    parser.add_argument("--train-masks", type=int, default=2_400_000)
+    parser.add_argument("--train-masks", type=int, default=7_200_000)
     parser.add_argument("--liars", choices=["all", "random"], default="all", help="wrong classes the liar plays")
     parser.add_argument("--block", type=int, default=0, help="judge input also gets b x b cells (0: off)")
     parser.add_argument("--output-dir", default="runs")
