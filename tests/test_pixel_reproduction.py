@@ -3,6 +3,7 @@ debates, stored runs read back) and its table carries the paper's figures, Wilso
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import os
@@ -78,3 +79,28 @@ def test_table_gain_is_debate_minus_random(script):
     ]  # fmt: skip
     text = script.table(rows)
     assert "+30.0 [+10.0, +50.0]" in text and "0.594" in text and "0.889 (+29.5)" in text
+
+
+def test_search_minimax_swaps_the_search_rows_debaters(script, monkeypatch):
+    """`--search minimax --width W` turns the MCTS spec's debaters into minimax ones (labels too) and leaves the
+    main spec's greedy debaters alone; the shipped judges are the 7.2M-mask ones unless told otherwise."""
+    monkeypatch.setattr(sys, "argv", ["pixel_debate.py", "--search", "minimax", "--width", "2"])
+    parser_args = None
+
+    real_parse = argparse.ArgumentParser.parse_args
+
+    def parse(self, *a, **kw):
+        nonlocal parser_args
+        parser_args = real_parse(self, *a, **kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse)
+    with pytest.raises(SystemExit):
+        script.main()
+    assert parser_args.train_masks == 7_200_000
+    main, search = script.specs(parser_args)
+    debaters = [p.config["debater"] for p in search.protocols]
+    assert debaters == [{"strategy": "minimax", "width": 2}] * 2
+    assert [p.label for p in search.protocols] == ["debate, honest first, minimax-2", "debate, liar first, minimax-2"]
+    assert all("debater" not in p.config for p in main.protocols)  # greedy, the default
+    assert {j.pixel.train_masks for j in [*main.judges, *search.judges]} == {7_200_000}
