@@ -104,3 +104,25 @@ def test_search_minimax_swaps_the_search_rows_debaters(script, monkeypatch):
     assert [p.label for p in search.protocols] == ["debate, honest first, minimax-2", "debate, liar first, minimax-2"]
     assert all("debater" not in p.config for p in main.protocols)  # greedy, the default
     assert {j.pixel.train_masks for j in [*main.judges, *search.judges]} == {7_200_000}
+
+
+def test_pretrain_trains_each_missing_judge_once_in_workers_with_the_in_process_weights(
+    script, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OVERSIGHT_CACHE_DIR", str(tmp_path / "workers"))
+    parsed = argparse.Namespace(
+        datasets=["digits"], ks=[6, 4], n=10, mcts_n=10, mcts_ks=[6], rollouts=4, search="mcts", width=3,
+        pool="all", hidden=[16], train_masks=4000, liars="all", block=0, output_dir=str(tmp_path / "runs"),
+    )  # fmt: skip
+    experiments = script.specs(parsed)
+    configs = script.judge_configs(experiments)
+    assert sorted(c.name for c in configs) == ["digits-k4-h16-all-s0", "digits-k6-h16-all-s0"]  # both specs: 2 judges
+    script.pretrain(experiments, workers=2)
+    trained = {c.name: script.load_pixel_judge(c).info["weights_sha256"] for c in configs}
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "workers" / "pixel-judges").glob("*.npz")}
+    assert len(stamps) == 2
+    script.pretrain(experiments, workers=2)  # all cached now: nothing trained again
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "workers" / "pixel-judges").glob("*.npz")} == stamps
+    monkeypatch.setenv("OVERSIGHT_CACHE_DIR", str(tmp_path / "in-process"))
+    alone = {c.name: script.load_pixel_judge(c).info["weights_sha256"] for c in configs}  # trained here, one by one
+    assert alone == trained

@@ -25,11 +25,13 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from judges.pixel_judge import PixelJudgeConfig, judge_cache_path, load_pixel_judge  # noqa: E402
 from oversight.episode import Episode, report_label  # noqa: E402
 from oversight.experiment import Experiment, run_experiment  # noqa: E402
 from oversight.metrics import paired_bootstrap_diff, wilson_interval  # noqa: E402
@@ -78,6 +80,31 @@ def specs(args: argparse.Namespace) -> list[Experiment]:
         data["output_dir"] = args.output_dir
         out.append(Experiment.from_dict(data, base_dir=HERE))
     return out
+
+
+def judge_configs(experiments: list[Experiment]) -> list[PixelJudgeConfig]:
+    """Every sparse-pixel judge the experiments' runs will load: one per (task dataset, pixel judge entry)."""
+    out: dict[str, PixelJudgeConfig] = {}
+    for spec in experiments:
+        for task in spec.tasks:
+            for judge in spec.judges:
+                if judge.pixel is not None:
+                    config = PixelJudgeConfig(dataset=task.dataset, **judge.pixel.model_dump())
+                    out[config.model_dump_json()] = config
+    return list(out.values())
+
+
+def pretrain(experiments: list[Experiment], workers: int) -> None:
+    """Train the judges not cached yet, `workers` at a time in separate processes (each one BLAS thread, so the
+    weights are those a run training them itself would get), before the runs load them from the cache."""
+    missing = [c for c in judge_configs(experiments) if not judge_cache_path(c).is_file()]
+    if not missing:
+        return
+    workers = max(1, min(workers, len(missing)))
+    print(f"training {len(missing)} judges ({workers} at a time): {', '.join(c.name for c in missing)}", flush=True)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for judge in pool.map(load_pixel_judge, missing):  # each trains and writes the cache the runs then read
+            print(f"  trained {judge.config.name} in {judge.info['train_seconds']:.0f} s", flush=True)
 
 
 def dataset_of(ep: Episode) -> str:
@@ -219,11 +246,16 @@ def main() -> None:
     parser.add_argument("--output-dir", default="runs")
     parser.add_argument("--json", default=None, help="also write the rows and timings here")
     parser.add_argument("--runs", nargs="+", default=None, help="tabulate these stored runs instead (main run first)")
+    parser.add_argument(
+        "--train-workers", type=int, default=os.cpu_count() or 1, help="judges trained at once when not cached"
+    )
     args = parser.parse_args()
     register()
     start = time.perf_counter()
     runs = list(args.runs or [])
-    for spec in [] if args.runs else specs(args):
+    experiments = [] if args.runs else specs(args)
+    pretrain(experiments, args.train_workers)
+    for spec in experiments:
         result = run_experiment(spec, progress="bar")
         runs.append(str(result.run_dir))
         print(f"{spec.name}: {result.status}, {result.done} episodes, {result.errors} errors -> {result.run_dir}")
