@@ -126,3 +126,19 @@ def test_pretrain_trains_each_missing_judge_once_in_workers_with_the_in_process_
     monkeypatch.setenv("OVERSIGHT_CACHE_DIR", str(tmp_path / "in-process"))
     alone = {c.name: script.load_pixel_judge(c).info["weights_sha256"] for c in configs}  # trained here, one by one
     assert alone == trained
+
+
+@pytest.mark.slow
+def test_workers_on_a_local_ray_cluster_play_the_same_episodes(tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    env = {**os.environ, "OVERSIGHT_CACHE_DIR": str(tmp_path / "cache")}
+    rows = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.json"
+        cmd = [sys.executable, str(SCRIPT), *TINY, "--workers", workers, "--output-dir", str(tmp_path / workers)]
+        subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True, timeout=300, check=True, env=env)
+        result = json.loads(out.read_text())
+        rows.append(result["rows"])
+        summary = json.loads((Path(result["runs"][1]) / "summary.json").read_text())
+        assert ("executor" in summary) == (workers == "2")
+    assert rows[0] == rows[1] and sum(r["n"] for r in rows[0]) == 102

@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 from judges.pixel_judge import PixelJudgeConfig, judge_cache_path, load_pixel_judge  # noqa: E402
 from oversight.episode import Episode, report_label  # noqa: E402
 from oversight.experiment import Experiment, run_experiment  # noqa: E402
+from oversight.experiment.ray_executor import RayExecutor  # noqa: E402
 from oversight.metrics import paired_bootstrap_diff, wilson_interval  # noqa: E402
 from oversight.protocol_registry import protocol_names, register_protocol  # noqa: E402
 from oversight.store import load_run  # noqa: E402
@@ -105,6 +106,16 @@ def pretrain(experiments: list[Experiment], workers: int) -> None:
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for judge in pool.map(load_pixel_judge, missing):  # each trains and writes the cache the runs then read
             print(f"  trained {judge.config.name} in {judge.info['train_seconds']:.0f} s", flush=True)
+
+
+def local_cluster(workers: int) -> RayExecutor | None:
+    """None for one process, else a `RayExecutor` on a local Ray cluster of `workers` processes (the `ray`
+    extra). The episodes are the same either way: each is seeded by its own id, and the driver writes them."""
+    if workers <= 1:
+        return None
+    names = ("OVERSIGHT_CACHE_DIR", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {v: os.environ[v] for v in names if v in os.environ}  # the judges' cache and one BLAS thread per worker
+    return RayExecutor(address=None, workers=workers, runtime_env={"env_vars": env})
 
 
 def dataset_of(ep: Episode) -> str:
@@ -249,14 +260,18 @@ def main() -> None:
     parser.add_argument(
         "--train-workers", type=int, default=os.cpu_count() or 1, help="judges trained at once when not cached"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes that play the episodes (> 1: a local Ray cluster)"
+    )
     args = parser.parse_args()
     register()
     start = time.perf_counter()
     runs = list(args.runs or [])
     experiments = [] if args.runs else specs(args)
     pretrain(experiments, args.train_workers)
+    executor = local_cluster(args.workers)
     for spec in experiments:
-        result = run_experiment(spec, progress="bar")
+        result = run_experiment(spec, progress="bar", executor=executor)
         runs.append(str(result.run_dir))
         print(f"{spec.name}: {result.status}, {result.done} episodes, {result.errors} errors -> {result.run_dir}")
     stored = [load_run(run).episodes for run in runs]
