@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from oversight.episode import Turn
-from oversight.json_escape import concat
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
 from oversight.transcript import ANSWER_RE, View, make_turn
@@ -33,16 +32,6 @@ def _base_config(max_tokens: int, temperature: float | None) -> GenerateConfig:
             _CONFIGS.clear()
         _CONFIGS[key] = cfg
     return cfg
-
-
-_TEXT_OPEN, _TEXT_CLOSE = "The text:\n<source>\n", "\n</source>\n\n"
-_TRANSCRIPT_OPEN, _TRANSCRIPT_CLOSE = "\nTranscript so far:\n", "\n"
-
-
-def _transcript_section(transcript: str) -> str:
-    if not transcript:
-        return ""
-    return concat(_TRANSCRIPT_OPEN, transcript, _TRANSCRIPT_CLOSE)
 
 
 def parse_answer_letter(text: str, letters: str, *, last: bool = False) -> str | None:
@@ -96,7 +85,7 @@ class LLMAgent:
         context = view.context
         made_from, section = self._context_section
         if context is not made_from:
-            section = concat(_TEXT_OPEN, context, _TEXT_CLOSE) if context else ""
+            section = f"The text:\n<source>\n{context}\n</source>\n\n" if context else ""
             self._context_section = (context, section)
         letters = view.letters
         return {
@@ -109,7 +98,7 @@ class LLMAgent:
             "context": context or "",
             "context_section": section,
             "transcript": view.transcript,
-            "transcript_section": _transcript_section(view.transcript),
+            "transcript_section": f"\nTranscript so far:\n{view.transcript}\n" if view.transcript else "",
             "round": view.round + 1,
             "rounds": view.rounds,
             "word_limit": view.word_limit or 150,

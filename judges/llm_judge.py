@@ -23,7 +23,6 @@ from typing import Literal
 
 from oversight.episode import Judgment, Provenance, Turn
 from oversight.hashing import stable_hash
-from oversight.json_escape import concat
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
 from oversight.transcript import ANSWER_RE, LETTERS, Verdict, View, model_turn
@@ -40,7 +39,6 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {"logprobs": 96, "stated": 96, "reason": 32
 _LEADING_LETTER_RE = re.compile(r"^\s*[\(\[\*\"']*([A-Z])(?:[\)\]\*\.:,]|[ \t]*(?:\n|$))")
 _CONFIDENCE_RE = re.compile(r"confidence\s*(?:level)?\s*(?:is)?\s*[:：=]?\s*(\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
 _TOKEN_STRIP = " \t\n\r()[]*.:\"'"
-_TRANSCRIPT_OPEN, _TRANSCRIPT_CLOSE = "\nTranscript:\n", "\n"
 #: what a judge derives from its prompt set and settings (a judge is built per episode): key -> (the loaded set it
 #: was made from, the set used, the rubric record, decide config, ask config)
 _BUILT: dict[tuple[object, ...], tuple[PromptSet, PromptSet, tuple[str, str, str], GenerateConfig, GenerateConfig]] = {}
@@ -183,9 +181,7 @@ class LLMJudge:
 
     def _fields(self, view: View) -> dict[str, str]:
         context = f"\nSource material:\n<source>\n{view.context}\n</source>\n" if view.context else ""
-        transcript = ""
-        if view.transcript:  # noted, so the cache key escapes only the transcript's new turns
-            transcript = concat(_TRANSCRIPT_OPEN, view.transcript, _TRANSCRIPT_CLOSE)
+        transcript = f"\nTranscript:\n{view.transcript}\n" if view.transcript else ""
         return {
             "question": view.question,
             "choices": view.choices_text,

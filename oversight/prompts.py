@@ -12,8 +12,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from oversight.json_escape import note_format
-
 #: (directory, names, overrides) -> (each file's (mtime_ns, size), the set): agents are built per episode, and a
 #: stat per file is far cheaper than opening, reading and hashing the templates again
 _LOADED: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]], tuple[tuple[tuple[int, int], ...], Any]] = {}
@@ -105,5 +103,4 @@ class PromptSet:
 
     def render(self, name: str, /, **fields: Any) -> str:
         """Template `name` with its placeholders filled (values are inserted verbatim, never re-parsed)."""
-        template = self.templates[name]
-        return note_format(template.format_map(fields), template, fields)  # the cache key escapes it from its parts
+        return self.templates[name].format_map(fields)

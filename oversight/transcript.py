@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from oversight.episode import JudgeView, Judgment, Outcome, ProtocolResult, Turn
-from oversight.json_escape import note_join
 from oversight.quotes import escape, render_speech
 from oversight.types import ChatMessage, ModelOutput, Question, Usage, trusted
 
@@ -223,7 +222,7 @@ class Transcript:
             turns: Sequence[Turn] = [all_turns[i] for i in ids]
             joined = self._joined
             if joined is None:
-                joined = self._joined = note_join("\n\n".join(self._shown_blocks), "\n\n", self._shown_blocks)
+                joined = self._joined = "\n\n".join(self._shown_blocks)
         else:
             kept, kept_blocks, kept_turns = [], [], []
             for i, b in zip(self._shown, self._shown_blocks, strict=True):

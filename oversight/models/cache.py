@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 from oversight.hashing import canonical_json
-from oversight.json_escape import json_string
 from oversight.models.key_index import KeyIndex
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
 
@@ -60,7 +59,7 @@ def call_key(identity: str, messages: list[ChatMessage], config: GenerateConfig)
         role, content = m.role, m.content
         if type(role) is not str or type(content) is not str:
             return legacy_call_key(identity, messages, config)
-        parts.append(f"{',' if i else ''}[{_json_str(role)},{json_string(content)}]")
+        parts.append(f"{',' if i else ''}[{_json_str(role)},{_json_str(content)}]")
     parts.append("]}")
     return hashlib.sha256("".join(parts).encode()).hexdigest()
 
