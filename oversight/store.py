@@ -44,6 +44,9 @@ _PARAGRAPH = "\n\n"
 #: how many distinct paragraphs the writer remembers for de-duplication (older ones may be stored again)
 MESSAGE_MEMO_SIZE = 64  # messages whose paragraph ids are remembered whole
 POOL_INDEX_SIZE = 65_536
+#: paragraph texts whose digests the writer remembers (a passage's paragraphs recur in every prompt of its
+#: episode); emptied when full, which costs only hashing them again
+PARAGRAPH_MEMO_SIZE = 4096
 
 
 class StoreError(Exception):
@@ -323,6 +326,7 @@ class EpisodeWriter:
         self._next_id = 0
         self._index: dict[bytes, int] = {}
         self._memo: dict[str, list[int]] = {}  # message text -> its paragraph ids (bounded, oldest out)
+        self._digests: dict[str, bytes] = {}  # paragraph text -> its index key (bounded)
         if pool:
             _cut_torn_tail(self.pool_path)
             if self.pool_path.exists():
@@ -369,8 +373,16 @@ class EpisodeWriter:
     def _split_ids(self, content: str, new: list[bytes]) -> list[int]:
         ids = []
         index = self._index
+        digests = self._digests
         for para in content.split(_PARAGRAPH):
-            key = hashlib.blake2b(para.encode(), digest_size=16).digest()
+            # The key is still looked up in the index (not the id remembered with the text): what the index has
+            # forgotten is stored again exactly as before.
+            key = digests.get(para)
+            if key is None:
+                key = hashlib.blake2b(para.encode(), digest_size=16).digest()
+                if len(digests) >= PARAGRAPH_MEMO_SIZE:
+                    digests.clear()
+                digests[para] = key
             pid = index.get(key)
             if pid is None:
                 pid = index[key] = self._next_id
