@@ -73,9 +73,12 @@ class ManagedModel:
                 self.ledger.record(self.name, self.role, hit, free=self.provider.free)
                 return hit
         try:
+            failed: ModelError | None = None
             try:
                 out = await self._attempt(messages, config)  # the first try, without the retry loop's closures
             except ModelError as first:
+                failed = first
+            if failed is not None:  # retried outside the handler, so no error raised later has it as __context__
 
                 def attempt() -> Awaitable[ModelOutput]:
                     return self._attempt(messages, config)
@@ -85,7 +88,7 @@ class ManagedModel:
                     if on_retry is not None:
                         on_retry(err, wait)
 
-                out = await call_with_retries(attempt, self.retry, on_retry=count, failed=first)
+                out = await call_with_retries(attempt, self.retry, on_retry=count, failed=failed)
         except ModelError as err:
             err.args = (redact(str(err)),)
             raise
