@@ -26,7 +26,7 @@ from oversight.hashing import stable_hash
 from oversight.models.base import Model
 from oversight.prompts import PromptSet
 from oversight.transcript import ANSWER_RE, LETTERS, Verdict, View, model_turn
-from oversight.types import ChatMessage, GenerateConfig, ModelOutput, trusted
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, trusted, trusted_copy
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 JudgeMode = Literal["logprobs", "stated", "reason"]
@@ -39,6 +39,10 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {"logprobs": 96, "stated": 96, "reason": 32
 _LEADING_LETTER_RE = re.compile(r"^\s*[\(\[\*\"']*([A-Z])(?:[\)\]\*\.:,]|[ \t]*(?:\n|$))")
 _CONFIDENCE_RE = re.compile(r"confidence\s*(?:level)?\s*(?:is)?\s*[:：=]?\s*(\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
 _TOKEN_STRIP = " \t\n\r()[]*.:\"'"
+#: what a judge derives from its prompt set and settings (a judge is built per episode): key -> (the loaded set it
+#: was made from, the set used, the rubric record, decide config, ask config)
+_BUILT: dict[tuple[object, ...], tuple[PromptSet, PromptSet, tuple[str, str, str], GenerateConfig, GenerateConfig]] = {}
+_BUILT_KEPT = 256
 
 
 def read_logprob_answer(out: ModelOutput, letters: str, *, last: bool = False) -> list[float] | None:
@@ -148,35 +152,32 @@ class LLMJudge:
         names = ("judge_system", self.decide_template, "judge_ask", "expert_system")
         overrides = dict(prompts or {})
         loaded = PromptSet.load(PROMPTS_DIR, names + (("judge_persona",) if persona else ()), overrides)
-        templates = dict(loaded.templates)
-        if persona:  # the persona's own words enter the hash: two personas are two judges
-            templates["judge_persona"] = templates["judge_persona"].format_map({"persona": persona})
-        self.prompts = PromptSet.from_texts(templates)
         self.persona = persona
+        overridden = self.decide_template in overrides
+        key = (id(loaded), mode, persona, overridden, temperature, max_tokens, top_logprobs, use_logprobs)
+        built = _BUILT.get(key)
+        if built is None or built[0] is not loaded:
+            built = _build(
+                loaded,
+                self.decide_template,
+                persona,
+                overridden,
+                mode,
+                temperature,
+                max_tokens,
+                top_logprobs,
+                use_logprobs,
+            )
+            if len(_BUILT) >= _BUILT_KEPT:
+                _BUILT.clear()
+            _BUILT[key] = built
+        _, self.prompts, self._rubric, self._decide_cfg, self._ask_cfg = built
         self.identity = f"{model.name}#{self.prompts.hash}"
         self.name = self.identity
         self.max_retries = max_retries
         self.retry_temperature = retry_temperature
         self.require_probability = require_probability
         self.reason_words = reason_words
-        rubric = self.prompts.templates[self.decide_template]
-        overridden = self.decide_template in overrides
-        self._rubric = (
-            f"override:{self.decide_template}" if overridden else f"judges/prompts/{self.decide_template}.txt",
-            stable_hash(rubric),  # the same hash spec.json records for the shipped prompt file
-            "user" if overridden else "oversight",
-        )
-        logprobs = use_logprobs and mode != "stated"
-        tokens = max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS[mode]
-        sampling = {} if temperature is None else {"temperature": temperature}  # None: the role's own setting
-        self._decide_cfg = GenerateConfig(
-            **sampling,
-            max_tokens=tokens,
-            logprobs=logprobs,
-            top_logprobs=top_logprobs if logprobs else None,
-        )
-        ask_tokens = tokens if mode != "reason" else DEFAULT_MAX_TOKENS["logprobs"]
-        self._ask_cfg = GenerateConfig(**sampling, max_tokens=ask_tokens)
 
     def _fields(self, view: View) -> dict[str, str]:
         context = f"\nSource material:\n<source>\n{view.context}\n</source>\n" if view.context else ""
@@ -221,9 +222,9 @@ class LLMJudge:
         letters = view.letters
         turns: list[Turn] = []
         for attempt in range(self.max_retries + 1):
-            cfg = self._decide_cfg.model_copy(update={"seed": view.seed + attempt})
+            cfg = trusted_copy(self._decide_cfg, {"seed": view.seed + attempt})
             if attempt:
-                cfg = cfg.model_copy(update={"temperature": max(cfg.temperature, self.retry_temperature)})
+                cfg = trusted_copy(cfg, {"temperature": max(cfg.temperature, self.retry_temperature)})
             out = await self.model.generate(messages, cfg)
             turn = model_turn(view.role, out, messages, kind="judgment", round=view.round, attempt=attempt)
             turns.append(turn)
@@ -282,8 +283,39 @@ class LLMJudge:
     async def ask(self, view: View) -> Turn:
         """A question for the participants (interactive protocols), as a `kind="question"` turn."""
         messages = self.messages(view, "judge_ask")
-        out = await self.model.generate(messages, self._ask_cfg.model_copy(update={"seed": view.seed}))
+        out = await self.model.generate(messages, trusted_copy(self._ask_cfg, {"seed": view.seed}))
         return model_turn(view.role, out, messages, kind="question", round=view.round)
+
+
+def _build(
+    loaded: PromptSet,
+    decide_template: str,
+    persona: str | None,
+    overridden: bool,
+    mode: str,
+    temperature: float | None,
+    max_tokens: int | None,
+    top_logprobs: int,
+    use_logprobs: bool,
+) -> tuple[PromptSet, PromptSet, tuple[str, str, str], GenerateConfig, GenerateConfig]:
+    """What `LLMJudge.__init__` derives from its loaded prompt set and settings (see `_BUILT`)."""
+    templates = dict(loaded.templates)
+    if persona:  # the persona's own words enter the hash: two personas are two judges
+        templates["judge_persona"] = templates["judge_persona"].format_map({"persona": persona})
+    prompts = PromptSet.from_texts(templates)
+    rubric = (
+        f"override:{decide_template}" if overridden else f"judges/prompts/{decide_template}.txt",
+        stable_hash(prompts.templates[decide_template]),  # the same hash spec.json records for the shipped file
+        "user" if overridden else "oversight",
+    )
+    logprobs = use_logprobs and mode != "stated"
+    tokens = max_tokens if max_tokens is not None else DEFAULT_MAX_TOKENS[mode]
+    sampling = {} if temperature is None else {"temperature": temperature}  # None: the role's own setting
+    decide_cfg = GenerateConfig(
+        **sampling, max_tokens=tokens, logprobs=logprobs, top_logprobs=top_logprobs if logprobs else None
+    )
+    ask_tokens = tokens if mode != "reason" else DEFAULT_MAX_TOKENS["logprobs"]
+    return loaded, prompts, rubric, decide_cfg, GenerateConfig(**sampling, max_tokens=ask_tokens)
 
 
 __all__ = ["DECIDE_TEMPLATE", "LETTERS", "JudgeMode", "LLMJudge", "read_logprob_answer", "read_stated_answer"]

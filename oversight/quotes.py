@@ -18,7 +18,7 @@ from functools import lru_cache
 from pydantic import BaseModel, Field
 
 from oversight.episode import Quote, Turn
-from oversight.types import trusted
+from oversight.types import set_fields, trusted
 
 #: What agents write to quote the context. Parsed from raw agent text, before escaping.
 QUOTE_RE = re.compile(r"<quote>(.*?)</quote>", re.IGNORECASE | re.DOTALL)
@@ -168,7 +168,7 @@ def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = Non
 
     Whatever quote statuses a speaker attached are discarded: only this check can mark a quote verified.
     """
-    turn.quotes = [check_quote(q, context, cfg) for q in extract_quotes(turn.content)]
+    set_fields(turn, quotes=[check_quote(q, context, cfg) for q in extract_quotes(turn.content)])
     if context:
         turn.meta["quote_coverage"] = quote_coverage(turn.content, turn.quotes)
         if cfg is not None and cfg.show_coverage:

@@ -339,7 +339,13 @@ class EpisodeWriter:
             self.written += 1
             return
         new: list[bytes] = []
-        refs = [None if not t.seen else [[m.role, self._ids(m.content, new)] for m in t.seen] for t in episode.turns]
+        # paragraph text -> its index key, for this episode's prompts: its passage's paragraphs and earlier turns
+        # recur in each of them (kept no longer, so a run's memory does not grow with it)
+        digests: dict[str, bytes] = {}
+        refs = [
+            None if not t.seen else [[m.role, self._ids(m.content, new, digests)] for m in t.seen]
+            for t in episode.turns
+        ]
         if new:
             self._pool.write(b"".join(new))
         saved = [t.seen for t in episode.turns]
@@ -354,23 +360,27 @@ class EpisodeWriter:
         self._f.write(line[:-1] + tail)
         self.written += 1
 
-    def _ids(self, content: str, new: list[bytes]) -> list[int]:
+    def _ids(self, content: str, new: list[bytes], digests: dict[str, bytes]) -> list[int]:
         # A message sent many times (a role's system prompt) is split and hashed once: its paragraphs' ids stay
         # valid for the file's life (the pool only grows), so the memo never points at a missing line.
         known = self._memo.get(content)
         if known is not None:
             return known
-        ids = self._split_ids(content, new)
+        ids = self._split_ids(content, new, digests)
         if len(self._memo) >= MESSAGE_MEMO_SIZE:
             del self._memo[next(iter(self._memo))]
         self._memo[content] = ids
         return ids
 
-    def _split_ids(self, content: str, new: list[bytes]) -> list[int]:
+    def _split_ids(self, content: str, new: list[bytes], digests: dict[str, bytes]) -> list[int]:
         ids = []
         index = self._index
         for para in content.split(_PARAGRAPH):
-            key = hashlib.blake2b(para.encode(), digest_size=16).digest()
+            # The key is still looked up in the index (not the id remembered with the text): what the index has
+            # forgotten is stored again exactly as before.
+            key = digests.get(para)
+            if key is None:
+                key = digests[para] = hashlib.blake2b(para.encode(), digest_size=16).digest()
             pid = index.get(key)
             if pid is None:
                 pid = index[key] = self._next_id

@@ -50,6 +50,26 @@ def trusted_copy(model: M, update: dict[str, Any]) -> M:
     return obj
 
 
+_PLAIN_SETATTR: dict[type[BaseModel], bool] = {}  # class -> whether its setattr only stores (see set_fields)
+
+
+def set_fields(model: BaseModel, **values: Any) -> None:
+    """`setattr(model, name, value)` for each of `values`, as pydantic does it for a model that neither validates
+    assignments nor is frozen (the value into `__dict__`, the name into the fields set), without its per-attribute
+    `__setattr__`; other models get plain `setattr`. For fields only (no private attributes or properties)."""
+    cls = type(model)
+    plain = _PLAIN_SETATTR.get(cls)
+    if plain is None:
+        config = cls.model_config
+        plain = _PLAIN_SETATTR[cls] = not (config.get("validate_assignment") or config.get("frozen"))
+    if not plain:
+        for name, value in values.items():
+            setattr(model, name, value)
+        return
+    model.__dict__.update(values)
+    model.__pydantic_fields_set__.update(values)
+
+
 class ChatMessage(BaseModel):
     """One message of a chat prompt."""
 

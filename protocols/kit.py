@@ -23,7 +23,7 @@ from oversight.protocol_registry import EpisodeSetup
 from oversight.quotes import QuoteConfig, verify_quotes
 from oversight.tasks.two_answer import two_answer
 from oversight.transcript import Transcript, limit_words
-from oversight.types import Question
+from oversight.types import Question, set_fields
 
 #: flat keys of earlier spec files, now fields of `judge`
 _LEGACY_JUDGE_KEYS = {"judge_max_retries": "max_retries", "use_logprobs": "use_logprobs"}
@@ -220,9 +220,7 @@ def settle(
     """The protocol's word on a turn an agent produced (in place): the speaker's role, round and assigned answer
     are the protocol's (an agent cannot speak as someone else), the word limit is enforced (truncation recorded),
     and quotes are verified against the context (statuses the agent attached are discarded)."""
-    turn.role = role
-    turn.round = round
-    turn.answer = answer
+    set_fields(turn, role=role, round=round, answer=answer)
     limit_words(turn, word_limit)
     return verify_quotes(turn, context, quotes)
 

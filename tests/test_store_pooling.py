@@ -114,3 +114,32 @@ def test_disk_per_episode_grows_linearly_with_rounds_in_a_real_debate(tmp_path: 
     assert ratio[6] <= 1.3, ratio
     first, second = total[4] - total[2], total[6] - total[4]
     assert 0.8 <= second / first <= 1.25, total  # constant bytes per extra round (quadratic would be ~1.67)
+
+
+class _NoMemoWriter(EpisodeWriter):
+    """Every paragraph hashed afresh: the writer as it was before it remembered digests."""
+
+    def _split_ids(self, content: str, new: list[bytes], digests: dict[str, bytes]) -> list[int]:
+        return super()._split_ids(content, new, {})
+
+
+@pytest.mark.parametrize("index", [65_536, 6, 2])
+def test_remembered_paragraph_digests_write_the_bytes_fresh_digests_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: int
+) -> None:
+    """However small the pool's index (so that paragraphs it forgot are stored again), the files are those
+    written with every paragraph hashed afresh."""
+    import oversight.store as store
+
+    episodes = [_episode(i % 3, rounds=3) for i in range(8)]  # repeats: paragraphs and messages recur
+    monkeypatch.setattr(store, "POOL_INDEX_SIZE", index)
+    monkeypatch.setattr(store, "MESSAGE_MEMO_SIZE", 1)
+    runs = {}
+    for name, writer in (("fresh", _NoMemoWriter), ("memo", EpisodeWriter)):
+        run = runs[name] = tmp_path / name
+        run.mkdir()
+        with writer(run, pool=True) as w:
+            for ep in episodes:
+                w.write(ep)
+    for name in (EPISODES_FILE, POOL_FILE):
+        assert (runs["memo"] / name).read_bytes() == (runs["fresh"] / name).read_bytes()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import pytest
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from oversight.experiment.roles import RoleModel
 from oversight.types import GenerateConfig, Question, trusted_copy
@@ -36,3 +37,18 @@ def test_a_role_merges_only_the_fields_a_caller_set() -> None:
     call = trusted_copy(GenerateConfig(max_tokens=50), {"seed": 9})
     merged = role.effective_config(call)
     assert (merged.temperature, merged.max_tokens, merged.seed) == (0.7, 50, 9)
+
+
+def test_set_fields_sets_as_setattr_does() -> None:
+    from oversight.episode import Turn
+    from oversight.types import ChatMessage, set_fields
+
+    built, assigned = Turn(role="x", content="c"), Turn(role="x", content="c")
+    set_fields(built, role="debater_a", round=2, answer=1)
+    assigned.role, assigned.round, assigned.answer = "debater_a", 2, 1
+    assert built.__dict__ == assigned.__dict__
+    assert built.model_fields_set == assigned.model_fields_set == {"role", "content", "round", "answer"}
+    assert built.model_dump_json(exclude_unset=True) == assigned.model_dump_json(exclude_unset=True)
+    frozen = ChatMessage(role="user", content="c")
+    with pytest.raises(ValidationError):  # a frozen model refuses, as setattr does
+        set_fields(frozen, content="d")

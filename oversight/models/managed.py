@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from oversight.models.accounting import UsageLedger
 from oversight.models.base import ModelError, Provider
@@ -72,20 +72,23 @@ class ManagedModel:
             if hit is not None:
                 self.ledger.record(self.name, self.role, hit, free=self.provider.free)
                 return hit
-        provider = self.provider
-
-        async def attempt() -> ModelOutput:
-            endpoint = provider.pick_endpoint()  # per attempt: a retry may go to another server
-            async with self.limits.semaphore(endpoint):
-                return await provider.generate_at(endpoint, messages, config)
-
-        def count(err: ModelError, wait: float) -> None:
-            self.retries += 1
-            if on_retry is not None:
-                on_retry(err, wait)
-
         try:
-            out = await call_with_retries(attempt, self.retry, on_retry=count)
+            failed: ModelError | None = None
+            try:
+                out = await self._attempt(messages, config)  # the first try, without the retry loop's closures
+            except ModelError as first:
+                failed = first
+            if failed is not None:  # retried outside the handler, so no error raised later has it as __context__
+
+                def attempt() -> Awaitable[ModelOutput]:
+                    return self._attempt(messages, config)
+
+                def count(err: ModelError, wait: float) -> None:
+                    self.retries += 1
+                    if on_retry is not None:
+                        on_retry(err, wait)
+
+                out = await call_with_retries(attempt, self.retry, on_retry=count, failed=failed)
         except ModelError as err:
             err.args = (redact(str(err)),)
             raise
@@ -93,6 +96,12 @@ class ManagedModel:
             self.cache.put(key, out)  # type: ignore[union-attr]
         self.ledger.record(self.name, self.role, out, free=self.provider.free)
         return out
+
+    async def _attempt(self, messages: list[ChatMessage], config: GenerateConfig) -> ModelOutput:
+        provider = self.provider
+        endpoint = provider.pick_endpoint()  # per attempt: a retry may go to another server
+        async with self.limits.semaphore(endpoint):
+            return await provider.generate_at(endpoint, messages, config)
 
     async def aclose(self) -> None:
         await self.provider.aclose()

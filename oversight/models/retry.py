@@ -35,26 +35,32 @@ async def call_with_retries(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     rng: random.Random | None = None,
     on_retry: Callable[[ModelError, float], None] | None = None,
+    failed: ModelError | None = None,
 ) -> T:
     """Return `call()`'s result, retrying retryable `ModelError`s (rate limits, 408/409/5xx, timeouts, connection
     errors, malformed bodies); raises the last error when tries run out. `on_retry(error, wait)` is called before
     each retry (the middleware counts them).
 
     Non-retryable errors (4xx other than 408/409/429, config errors, exhausted scripts) are raised at once.
+    `failed` is the error of a first try the caller made itself: the retries go on from there.
     """
     attempt = 0
+    err = failed
     while True:
-        try:
-            return await call()
-        except ModelError as err:
-            attempt += 1
-            if not err.retryable or attempt >= policy.max_attempts:
-                raise
-            rng = rng or random.Random()  # made only when needed: seeding costs ~10 µs per call
-            wait = policy.delay(attempt - 1, err.retry_after, rng)
-            if on_retry is not None:
-                on_retry(err, wait)
-            await sleep(wait)
+        if err is None:
+            try:
+                return await call()
+            except ModelError as raised:
+                err = raised
+        attempt += 1
+        if not err.retryable or attempt >= policy.max_attempts:
+            raise err
+        rng = rng or random.Random()  # made only when needed: seeding costs ~10 µs per call
+        wait = policy.delay(attempt - 1, err.retry_after, rng)
+        if on_retry is not None:
+            on_retry(err, wait)
+        await sleep(wait)
+        err = None
 
 
 def status_is_retryable(status: int) -> bool:

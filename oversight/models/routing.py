@@ -126,8 +126,14 @@ class PrioritySlots:
         self.in_use -= 1
 
     async def __aenter__(self) -> PrioritySlots:
+        if self.in_use < self.limit and not self._waiters:  # `acquire`'s free slot, without its coroutine
+            self.in_use += 1
+            return self
         await self.acquire()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.release()
+        if self._waiters:
+            self._release()
+        else:
+            self.in_use -= 1  # `_release` with nobody waiting

@@ -13,7 +13,7 @@ from typing import Any
 
 from oversight.hashing import file_sha256, stable_hash
 from oversight.models.base import ModelConfigError, Provider, ScriptExhaustedError
-from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage
+from oversight.types import ChatMessage, GenerateConfig, ModelOutput, Usage, trusted_copy
 
 ScriptItem = str | ModelOutput | dict[str, Any]
 ScriptFn = Callable[[list[ChatMessage], GenerateConfig], ScriptItem]
@@ -155,7 +155,7 @@ def _import_fn(path: str, name: str) -> ScriptFn:
 
 def _to_output(item: ScriptItem, name: str, messages: list[ChatMessage], latency: float) -> ModelOutput:
     if isinstance(item, ModelOutput):
-        return item.model_copy(update={"model": item.model or name, "latency": latency})
+        return trusted_copy(item, {"model": item.model or name, "latency": latency})
     if isinstance(item, dict):
         out = ModelOutput.model_validate({"model": name, "finish_reason": "stop", **item})
         out.latency = latency
