@@ -17,7 +17,7 @@ from oversight.store import load_run
 
 SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "reproductions" / "pixel_debate.py"
 TINY = ["--datasets", "digits", "--ks", "4", "--mcts-ks", "4", "--n", "30", "--mcts-n", "6", "--rollouts", "4"]
-TINY += ["--hidden", "16", "--train-masks", "40000"]
+TINY += ["--hidden", "16", "--train-masks", "40000", "--workers", "1"]
 
 
 @pytest.fixture(scope="module")

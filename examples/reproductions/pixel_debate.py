@@ -22,6 +22,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import time  # noqa: E402
@@ -261,7 +262,10 @@ def main() -> None:
         "--train-workers", type=int, default=os.cpu_count() or 1, help="judges trained at once when not cached"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="processes that play the episodes (> 1: a local Ray cluster)"
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that play the episodes; > 1: a local Ray cluster (default: one per core with the ray extra)",
     )
     args = parser.parse_args()
     register()
@@ -269,6 +273,8 @@ def main() -> None:
     runs = list(args.runs or [])
     experiments = [] if args.runs else specs(args)
     pretrain(experiments, args.train_workers)
+    if args.workers is None:
+        args.workers = (os.cpu_count() or 1) if importlib.util.find_spec("ray") else 1
     executor = local_cluster(args.workers)
     for spec in experiments:
         result = run_experiment(spec, progress="bar", executor=executor)
