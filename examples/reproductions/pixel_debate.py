@@ -9,8 +9,11 @@ intervals beside the paper's figures.
 
 Options shrink or reshape the specs (`--n`, `--mcts-n`, `--ks`, `--mcts-ks`, `--rollouts`, `--search` and
 `--width` for minimax instead of MCTS, `--liars`, the judge's `--hidden`, `--train-masks`, `--block`, `--pool`);
-`--json FILE` keeps every row; `--runs` tabulates stored runs instead. Needs `pip install 'oversight[pixels]'`
-(scikit-learn) and, for Fashion-MNIST, `apt-get install dataset-fashion-mnist`.
+`--json FILE` keeps every row; `--runs` tabulates stored runs instead. Judges not cached yet are trained first,
+`--train-workers` at a time (default: one per core); the episodes are played by `--workers` processes (default:
+one per core on a local Ray cluster when the `ray` extra is installed, else this process; the rows are the same).
+Needs `pip install 'oversight[pixels]'` (scikit-learn) and, for Fashion-MNIST, `apt-get install
+dataset-fashion-mnist`.
 """
 
 from __future__ import annotations
