@@ -133,7 +133,4 @@ class PrioritySlots:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._waiters:
-            self._release()
-        else:
-            self.in_use -= 1  # `_release` with nobody waiting
+        self._release()
