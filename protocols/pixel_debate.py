@@ -30,7 +30,7 @@ from judges.pixel_judge import PixelJudgeConfig, SparsePixelJudge, judge_cache_d
 from judges.settings import JudgeSettings
 from oversight.counterbalance import Balance, SidePolicy, assigned_side
 from oversight.episode import Judgment, Outcome, ProtocolResult, Provenance, Turn
-from oversight.judge_entry import JudgeEntry
+from oversight.judge_entry import JudgeEntry, PixelJudgeParams
 from oversight.protocol_registry import EpisodeSetup, ProtocolEntry
 from oversight.tasks.images import IMAGE_SETS, question_image
 from oversight.transcript import Transcript, make_turn
@@ -185,7 +185,12 @@ def pixel_judge_config(entry: object, question: Question) -> PixelJudgeConfig:
     dataset = question.source.dataset if question.source is not None else ""
     if dataset not in IMAGE_SETS:
         raise ValueError(f"question {question.id}: from {dataset!r}, not an image task ({', '.join(IMAGE_SETS)})")
-    return PixelJudgeConfig(dataset=dataset, **entry.pixel.model_dump())
+    return judge_config_for(entry.pixel, dataset)
+
+
+def judge_config_for(pixel: PixelJudgeParams, dataset: str) -> PixelJudgeConfig:
+    """The judge a spec's `pixel = {...}` judge entry describes on `dataset`'s images (what a run loads)."""
+    return PixelJudgeConfig(dataset=dataset, **pixel.model_dump())
 
 
 def cached_pixel_judge(config: PixelJudgeConfig) -> SparsePixelJudge:

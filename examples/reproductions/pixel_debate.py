@@ -42,7 +42,7 @@ from oversight.experiment.ray_executor import RayExecutor  # noqa: E402
 from oversight.metrics import paired_bootstrap_diff, wilson_interval  # noqa: E402
 from oversight.protocol_registry import protocol_names, register_protocol  # noqa: E402
 from oversight.store import load_run  # noqa: E402
-from protocols.pixel_debate import PIXEL_CONSULTANCY, PIXEL_DEBATE, RANDOM_PIXELS  # noqa: E402
+from protocols.pixel_debate import PIXEL_CONSULTANCY, PIXEL_DEBATE, RANDOM_PIXELS, judge_config_for  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 #: Irving et al. 2018, MNIST: judge accuracy with k random pixels -> after debate (precommit, MCTS debaters).
@@ -94,7 +94,7 @@ def judge_configs(experiments: list[Experiment]) -> list[PixelJudgeConfig]:
         for task in spec.tasks:
             for judge in spec.judges:
                 if judge.pixel is not None:
-                    config = PixelJudgeConfig(dataset=task.dataset, **judge.pixel.model_dump())
+                    config = judge_config_for(judge.pixel, task.dataset)
                     out[config.model_dump_json()] = config
     return list(out.values())
 
@@ -278,9 +278,8 @@ def main() -> None:
     pretrain(experiments, args.train_workers)
     if args.workers is None:
         args.workers = (os.cpu_count() or 1) if importlib.util.find_spec("ray") else 1
-    executor = local_cluster(args.workers)
-    for spec in experiments:
-        result = run_experiment(spec, progress="bar", executor=executor)
+    for spec in experiments:  # a fresh executor per run: it counts its own workers and restarts for summary.json
+        result = run_experiment(spec, progress="bar", executor=local_cluster(args.workers))
         runs.append(str(result.run_dir))
         print(f"{spec.name}: {result.status}, {result.done} episodes, {result.errors} errors -> {result.run_dir}")
     stored = [load_run(run).episodes for run in runs]
