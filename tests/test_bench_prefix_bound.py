@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+from bench_support import load_bench
 from hypothesis import given
 from hypothesis import strategies as st
 
-
-def _bench():  # noqa: ANN202
-    path = Path(__file__).resolve().parent.parent / "bench" / "bench_prefix_bound.py"
-    spec = importlib.util.spec_from_file_location("bench_prefix_bound", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = load_bench("bench_prefix_bound")
 
 
 def test_shared_prefixes_are_computed_once() -> None:

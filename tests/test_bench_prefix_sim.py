@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from bench_support import load_bench
 
-
-def _bench():  # noqa: ANN202
-    path = Path(__file__).resolve().parent.parent / "bench" / "bench_prefix_sim.py"
-    spec = importlib.util.spec_from_file_location("bench_prefix_sim", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = load_bench("bench_prefix_sim")
 SHARED = "p" * 40  # 10 blocks of 4 characters
 
 

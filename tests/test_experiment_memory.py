@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from bench_support import load_bench
+
 HELPERS = str(Path(__file__).resolve().parent)
 
 SCRIPT = textwrap.dedent(
@@ -60,21 +62,10 @@ def test_ten_thousand_episodes_with_flat_memory(tmp_path: Path) -> None:
     assert growth < 40, f"peak RSS grew by {growth:.1f} MB over 10k episodes ({out})"
 
 
-def _bench_memory():  # noqa: ANN202
-    import importlib.util
-
-    path = Path(__file__).resolve().parent.parent / "bench" / "bench_memory.py"
-    spec = importlib.util.spec_from_file_location("bench_memory", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_memory_benchmark_at_small_sizes() -> None:
     """bench/bench_memory.py's own code, at sizes a fast test affords: it runs, resumes, and traces allocations.
     What a run retains per episode (traced, after a collection, between its 10% and 90% episodes) is bounded."""
-    bench = _bench_memory()
+    bench = load_bench("bench_memory")
     rows = bench.measure([200, 400], questions=100)
     assert [r["episodes"] for r in rows] == [200, 400]
     assert all(r["peak_rss"] > 0 and r["resume_peak_rss"] >= r["peak_rss"] for r in rows)
