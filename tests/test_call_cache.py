@@ -317,3 +317,48 @@ def test_the_stored_json_is_the_dump_without_cached(text, cached, latency, reaso
 
     out = ModelOutput(text=text, cached=cached, latency=latency, finish_reason=reason, usage=Usage(output_tokens=2))
     assert _stored_json(out) == out.model_dump_json(exclude={"cached"})
+
+
+def rows_in_file(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def wait_rows(path: Path, n: int, within: float) -> float:
+    """Seconds until another connection sees `n` rows (fails after `within`)."""
+    t0 = time.monotonic()
+    while rows_in_file(path) < n:
+        assert time.monotonic() - t0 < within, f"the file never held {n} rows"
+        time.sleep(0.01)
+    return time.monotonic() - t0
+
+
+def test_writes_are_committed_at_batch_rows_or_when_the_oldest_is_batch_seconds_old(tmp_path, monkeypatch):
+    import oversight.models.cache as cache_module
+
+    path = tmp_path / "c.sqlite"
+    cache = CallCache(path)
+    wait_indexed(cache)
+    monkeypatch.setattr(cache_module, "BATCH_SECONDS", 30.0)
+    monkeypatch.setattr(cache_module, "BATCH_ROWS", 8)
+    keys = [hashlib.sha256(f"b{i}".encode()).hexdigest() for i in range(12)]
+    for k in keys[:7]:
+        cache.put(k, ModelOutput(text="x"))
+    time.sleep(0.3)
+    assert rows_in_file(path) == 0  # 7 of 8 rows, and the oldest far younger than 30 s: still gathering
+    assert all(cache.get(k) is not None for k in keys[:7])  # answered from the queue meanwhile
+    cache.put(keys[7], ModelOutput(text="x"))  # the eighth: committed now
+    wait_rows(path, 8, within=5)
+    monkeypatch.setattr(cache_module, "BATCH_SECONDS", 0.2)
+    for k in keys[8:10]:  # a batch that never fills is committed once its oldest write is 0.2 s old
+        cache.put(k, ModelOutput(text="x"))
+    assert wait_rows(path, 10, within=5) >= 0.1
+    monkeypatch.setattr(cache_module, "BATCH_SECONDS", 30.0)
+    for k in keys[10:]:
+        cache.put(k, ModelOutput(text="x"))
+    cache.flush()  # a flush does not wait for the batch to fill
+    assert rows_in_file(path) == 12 and all(cache.get(k) is not None for k in keys)
+    cache.close()
