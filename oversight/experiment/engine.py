@@ -69,6 +69,8 @@ class Engine:
         self.retry_reasons: Counter[str] = Counter()
         self.episodes_with_retries = 0
         self._role_configs: dict[tuple[int, int], GenerateConfig] = {}
+        # id(a block's roles dict) -> (that dict, role -> its model): plans of a block share one roles dict
+        self._bound: dict[int, tuple[dict[str, RoleSpec], dict[str, ManagedModel]]] = {}
         self._several_tasks = len(spec.tasks) > 1  # then each episode records its task (meta["task"])
 
     async def run(self, plans: SizedPlans, writer: EpisodeWriter) -> None:
@@ -144,10 +146,16 @@ class Engine:
     async def run_one(self, plan: EpisodePlan) -> Episode:
         """Run one plan; an exception becomes an error episode keeping the turns already made (re-raised instead
         when failing fast)."""
-        models: dict[str, RoleModel] = {}
-        for role, rspec in plan.roles.items():
-            managed = self.bindings[(role, binding_key(rspec))]
-            models[role] = RoleModel(managed, role, self._role_config(rspec, plan.seed))
+        bound = self._bound.get(id(plan.roles))
+        if bound is None or bound[0] is not plan.roles:
+            managed = {role: self.bindings[(role, binding_key(rspec))] for role, rspec in plan.roles.items()}
+            if len(self._bound) >= _ROLE_CONFIGS_KEPT:  # plans unpickled on a Ray worker each bring their own
+                self._bound.clear()
+            bound = self._bound[id(plan.roles)] = (plan.roles, managed)
+        models = {
+            role: RoleModel(bound[1][role], role, self._role_config(rspec, plan.seed))
+            for role, rspec in plan.roles.items()
+        }
         q = plan.question
         balance = Balance.of(q.id, plan.seed, plan.rank)
         setup = EpisodeSetup(q, models, plan.config, plan.seed, balance, plan.judge_entry)
