@@ -45,6 +45,11 @@ _json_str = json.encoder.encode_basestring
 _JSON_LITERALS = {True: "true", False: "false", None: "null"}
 
 
+def _batch_rows() -> int:
+    """Queued writes at which a batch is committed: `BATCH_ROWS`, or fewer when backpressure's bound is lower."""
+    return min(BATCH_ROWS, MAX_PENDING // 2)
+
+
 def default_cache_path() -> Path:
     """`$OVERSIGHT_CACHE_DIR/calls.sqlite`, else `~/.cache/oversight/calls.sqlite`."""
     root = os.environ.get("OVERSIGHT_CACHE_DIR") or Path.home() / ".cache" / "oversight"
@@ -168,7 +173,7 @@ class CallCache:
             if first:
                 self._first_put = time.monotonic()  # the batch's clock starts (see `_gather`)
                 self._wake.notify()
-            elif len(self._pending) == BATCH_ROWS:
+            elif len(self._pending) == _batch_rows():
                 self._wake.notify()
             if len(self._pending) > MAX_PENDING:
                 # Backpressure: a busy event loop holds the GIL, so the writer falls behind and the queue (~500 B a
@@ -230,9 +235,9 @@ class CallCache:
             self._synced_rowid = max(rowid for rowid, _ in rows)
 
     def _gather(self) -> None:
-        """(Lock held.) Let a batch gather: wait until `BATCH_ROWS` writes are queued (fewer when backpressure's
-        bound is lower), the oldest is `BATCH_SECONDS` old, or a flush or close wants them now."""
-        rows = min(BATCH_ROWS, MAX_PENDING // 2)
+        """(Lock held.) Let a batch gather: wait until `_batch_rows()` writes are queued, the oldest is
+        `BATCH_SECONDS` old, or a flush or close wants them now."""
+        rows = _batch_rows()
         deadline = self._first_put + BATCH_SECONDS
         while self._pending and len(self._pending) < rows and not self._closed and not self._flushing:
             left = deadline - time.monotonic()
