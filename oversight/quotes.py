@@ -47,6 +47,10 @@ _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u2
 # its printable characters, newline and tab are deleted; other text is searched with one character class.
 _PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\n\t"
 _ANY_CONTROL = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029" + _CONTROLS.pattern[1:])
+# ASCII as `normalize` maps it: letters lowered, letters, digits and whitespace kept, other punctuation a space
+_NORMALIZE_ASCII = bytes(
+    ord(c.lower()) if c.isalnum() or c.isspace() else ord(" ") for c in map(chr, range(128))
+) + bytes(range(128, 256))
 TAG_REMOVED = "[tag removed]"
 MARK_REMOVED = "[mark removed]"
 
@@ -76,6 +80,8 @@ class QuoteConfig(BaseModel):
 
 def normalize(text: str) -> str:
     """Case-folded text with apostrophes dropped, other punctuation turned into spaces and whitespace collapsed."""
+    if text.isascii():  # NFKC changes no ASCII text and casefold is lower: one byte table does all but the split
+        return " ".join(text.encode("ascii").translate(_NORMALIZE_ASCII, b"'`").decode("ascii").split())
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _PUNCT.sub(" ", _APOSTROPHES.sub("", text))
     return " ".join(text.split())
@@ -157,7 +163,7 @@ _DEFAULT = QuoteConfig()
 
 def extract_quotes(content: str) -> list[str]:
     """The inner texts of the `<quote>` spans in `content`, in order."""
-    return [m.group(1) for m in QUOTE_RE.finditer(content)]
+    return QUOTE_RE.findall(content)  # one group: findall gives its text
 
 
 def verify_quotes(turn: Turn, context: str | None, cfg: QuoteConfig | None = None) -> Turn:
@@ -253,12 +259,27 @@ def render_speech(content: str, quotes: Sequence[Quote]) -> str:
     out: list[str] = []
     pos = 0
     for i, m in enumerate(QUOTE_RE.finditer(content)):
-        out.append(_entities(_defang(content[pos : m.start()])))
+        out.append(_inert_agent(content[pos : m.start()]))
         status = "verified" if i < len(quotes) and quotes[i].verified else "unverified"
-        out.append(f'<quote status="{status}">{_entities(_defang(m.group(1)))}</quote>')
+        out.append(f'<quote status="{status}">{_inert_agent(m.group(1))}</quote>')
         pos = m.end()
-    out.append(_entities(_defang(content[pos:])))
+    out.append(_inert_agent(content[pos:]))
     return "".join(out)
+
+
+def _inert_agent(text: str) -> str:
+    """`_entities(_defang(text))` of text whose controls are already neutralised. ASCII text without `<`, `>`,
+    `&`, `[` or the word "verified" (most prose) is returned as it is: neither step changes it."""
+    if (
+        text.isascii()
+        and "<" not in text
+        and ">" not in text
+        and "&" not in text
+        and "[" not in text
+        and "verified" not in text.lower()
+    ):
+        return text
+    return _entities(_defang(text))
 
 
 __all__ = [

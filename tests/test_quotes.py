@@ -2,8 +2,13 @@
 turn or an instruction."""
 
 import re
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import oversight.quotes as quotes_module
 
 from oversight.episode import Quote, Turn
 from oversight.quotes import QuoteConfig, check_quote, escape, normalize, quote_score, render_speech, verify_quotes
@@ -151,3 +156,34 @@ def test_escape_is_applied_to_dataset_text_too():
 def test_escape_roundtrip_basics():
     assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
     assert escape("[inst]x[/inst]") == "(inst)x(/inst)"
+
+
+# The fast paths for ASCII text must agree with the general ones on every input, forgeries included.
+_ASCII_PROSE = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=80)
+_PIECES = st.sampled_from(["<quote>", "</quote>", "verified", "VeRiFiEd", "[", "(", "&lt;", "<turn", "'", "`", "_"])
+_MIXED = st.lists(st.one_of(_ASCII_PROSE, _PIECES, st.text(max_size=8)), max_size=8).map("".join)
+
+
+def _normalize_general(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = quotes_module._PUNCT.sub(" ", quotes_module._APOSTROPHES.sub("", text))
+    return " ".join(text.split())
+
+
+@given(_MIXED)
+def test_normalize_of_ascii_text_agrees_with_the_general_path(text):
+    assert normalize(text) == _normalize_general(text)
+
+
+@given(_MIXED, st.lists(st.booleans(), max_size=4))
+def test_render_speech_fast_path_agrees_with_escaping_every_segment(text, statuses):
+    quotes = [Quote(text="x", verified=v, score=1.0 if v else 0.0) for v in statuses]
+    content = quotes_module.neutralize_controls(text)
+    out, pos = [], 0
+    for i, m in enumerate(quotes_module.QUOTE_RE.finditer(content)):
+        out.append(quotes_module._entities(quotes_module._defang(content[pos : m.start()])))
+        status = "verified" if i < len(quotes) and quotes[i].verified else "unverified"
+        out.append(f'<quote status="{status}">{quotes_module._entities(quotes_module._defang(m.group(1)))}</quote>')
+        pos = m.end()
+    out.append(quotes_module._entities(quotes_module._defang(content[pos:])))
+    assert render_speech(text, quotes) == "".join(out)
