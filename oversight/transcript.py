@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from oversight.episode import JudgeView, Judgment, Outcome, ProtocolResult, Turn
@@ -34,6 +35,11 @@ def is_judge_role(role: str) -> bool:
     return role == "judge" or role.startswith("judge_")
 
 
+#: `escape` of a question's texts: every episode of a question (its repeats, each protocol) escapes the same passage
+_escape_dataset = lru_cache(maxsize=512)(escape)
+
+
+@lru_cache(maxsize=256)  # a run has a handful of roles, named on every turn of every view
 def display_name(role: str) -> str:
     """`"debater_a"` -> `"Debater A"`, `"consultant"` -> `"Consultant"`."""
     return " ".join(part[:1].upper() + part[1:] for part in role.split("_") if part)
@@ -163,9 +169,9 @@ class Transcript:
         self._decide_views: list[View] = []  # the views judges were asked to decide from, in order
         self._started = time.perf_counter()
         # Shared by every view: rendered once.
-        self._question_text = escape(question.text)
-        self._choices = tuple(escape(question.choices[i]) for i in self.order)
-        self._context = escape(question.context) if question.context else None
+        self._question_text = _escape_dataset(question.text)
+        self._choices = tuple(_escape_dataset(question.choices[i]) for i in self.order)
+        self._context = _escape_dataset(question.context) if question.context else None
         self._choices_text = (self._choices, render_choices(self._choices))
         self._joined: str | None = ""  # every shown block joined, as most views show them (None: to be made)
         started = _STARTED.get()
@@ -308,7 +314,7 @@ def render_turn(turn: Turn, name_of: Callable[[str], str]) -> str:
     if isinstance(coverage, int | float):
         to_attr += f' quote_coverage="{coverage:.2f}"'  # QuoteConfig.show_coverage
     # Every body line starts with "| ", so nothing a speaker writes ("Judge: ...") can begin a line of its own.
-    body = "\n".join(f"| {line}" for line in render_speech(turn.content, turn.quotes).split("\n"))
+    body = "| " + render_speech(turn.content, turn.quotes).replace("\n", "\n| ")
     return f'<turn speaker="{name_of(turn.role)}" round="{turn.round + 1}"{kind}{to_attr}>\n{body}\n</turn>'
 
 
