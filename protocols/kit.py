@@ -197,8 +197,8 @@ def two_choices(question: Question, seed: int) -> tuple[Question, dict[str, Any]
     """
     if len(question.choices) == 2:
         return question, None
-    reduced = two_answer(question, seed)
-    return reduced.model_copy(update={"id": question.id}), reduced.meta.get("two_answer")
+    reduced = two_answer(question, seed, keep_id=True)
+    return reduced, reduced.meta.get("two_answer")
 
 
 def speech_max_tokens(word_limit: int | None) -> int:

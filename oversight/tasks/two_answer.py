@@ -31,12 +31,14 @@ def two_answer(
     distractor: int | None = None,
     pool: Sequence[Question] | AnswerPool = (),
     rule: DistractorRule | None = None,
+    keep_id: bool = False,
 ) -> Question:
     """`q` with exactly two choices, the correct one and a distractor, in a seeded random order.
 
     `distractor` picks the wrong choice of a multiple-choice question by index (else a seeded random one);
     `pool` supplies other questions whose answers can serve as distractors for free-form text questions.
-    Returns a new Question with id `<q.id>/2ans-s<seed>`; raises ValueError when no distractor can be found.
+    Returns a new Question with id `<q.id>/2ans-s<seed>` (`q.id` itself with `keep_id`); raises ValueError when no
+    distractor can be found.
     """
     rng = random.Random(f"{seed}:{q.id}")
     original: list[int] | None = None
@@ -72,7 +74,7 @@ def two_answer(
     }
     return q.model_copy(
         update={
-            "id": f"{q.id}/2ans-s{seed}",
+            "id": q.id if keep_id else f"{q.id}/2ans-s{seed}",
             "choices": choices,
             "answer": 1 if flip else 0,
             "meta": {**q.meta, "two_answer": info},
