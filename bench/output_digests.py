@@ -29,7 +29,7 @@ from oversight.experiment import run_experiment  # noqa: E402
 #: keys whose values differ from run to run by nature (when, how long, where, which process)
 VOLATILE = frozenset(
     "latency created started finished seconds wall_seconds elapsed time timestamp duration timings start "
-    "run_id argv path session_seconds host pid python platform git".split()
+    "run_id argv path base_dir session_seconds host pid python platform git".split()
 )
 _RUN_DIR = re.compile(r"/\d{8}-\d{6}-[0-9a-f]{4}/")
 
