@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import oversight.quotes as quotes_module
-
 from oversight.episode import Quote, Turn
 from oversight.quotes import QuoteConfig, check_quote, escape, normalize, quote_score, render_speech, verify_quotes
 from oversight.transcript import Transcript
