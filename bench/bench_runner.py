@@ -15,9 +15,14 @@ answering at once (16 samples in flight; "default" logging writes every sample t
 transcript; "minimal" passes `log_samples=False`).
 
     .venv/bin/python bench/bench_runner.py [--episodes 2000] [--shapes toy debate consultancy] [--no-inspect]
+    .venv/bin/python bench/bench_runner.py --count-calls [--episodes 500] [--shapes debate consultancy]
 
 Prints µs per call for each shape with the call cache off and on, the bare loop, the ratio, and the budget verdict
 (ARCHITECTURE.md: <= 50 µs per call with the cache on, real protocols).
+
+On a shared VM the µs column moves 20-40% between runs of the same code. `--count-calls` prints instead the
+Python function calls per model call (cProfile over one run, after a warm-up): a count that does not depend on
+the machine's speed, so two commits can be compared exactly (it counts work, not its cost per call).
 """
 
 from __future__ import annotations
@@ -136,6 +141,22 @@ def runner_us_per_call(shape: str, root: Path, small: int, big: int, cache: bool
     return (min(t for t, _ in bigs) - min(t for t, _ in smalls)) / calls * 1e6
 
 
+def calls_per_model_call(shape: str, root: Path, repeats: int, cache: bool) -> float:
+    """Python function calls (cProfile's count, primitive and recursive) per model call of one run of `shape`."""
+    import cProfile
+    import pstats
+
+    tag = f"{shape}-{'c' if cache else 'n'}"
+    time_runner(shape, root, 1, cache, f"{tag}-count-warmup")
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        _, calls = time_runner(shape, root, repeats, cache, f"{tag}-count")
+    finally:
+        profile.disable()
+    return pstats.Stats(profile).total_calls / calls  # type: ignore[attr-defined]
+
+
 def time_bare(episodes: int) -> float:
     async def call() -> str:
         return "x"
@@ -228,7 +249,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="take the best of this many timings (default 3)")
     parser.add_argument("--no-inspect", action="store_true", help="skip the Inspect comparison")
     parser.add_argument("--inspect-episodes", type=int, default=400, help="samples in Inspect's larger run")
+    parser.add_argument(
+        "--count-calls", action="store_true", help="print Python calls per model call (cProfile), not µs"
+    )
     args = parser.parse_args()
+    if args.count_calls:
+        repeats = max(args.episodes // QUESTIONS, 1)
+        print(f"{repeats * QUESTIONS} episodes per shape; Python function calls per model call (cProfile)")
+        print(f"{'shape':<12} {'cache off':>10} {'cache on':>10}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for shape in args.shapes:
+                off, on = (calls_per_model_call(shape, Path(tmp), repeats, cache) for cache in (False, True))
+                print(f"{shape:<12} {off:>10.1f} {on:>10.1f}")
+        return 0
     big = max(args.episodes // QUESTIONS, 2)
     small = big // 2
     rows = []
