@@ -138,3 +138,41 @@ def test_default_command_comes_from_the_environment(monkeypatch):
 async def test_api_key_is_masked_in_the_reported_command(tmp_path):
     server = VLLMServer(tmp_path, served_name="m", command=["x"], api_key="secret-key-123")
     assert "secret-key-123" not in server.argv() and "***" in server.argv()
+
+
+# A process that launches a stand-in server, prints its process group, and waits to be killed.
+LAUNCH_AND_WAIT = """
+import asyncio, sys, time
+from oversight.models.vllm_launcher import VLLMServer
+async def main():
+    server = VLLMServer(sys.argv[1], served_name="m", command=[sys.executable, "-c", sys.argv[2]],
+                        startup_timeout=30, stop_timeout=2)
+    await server.start()
+    print(server._proc.pid, flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+def test_sigterm_to_the_launching_process_stops_its_servers(tmp_path):
+    import signal
+    import subprocess
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH_AND_WAIT, str(tmp_path), HEALTH_SERVER], stdout=subprocess.PIPE, text=True
+    )
+    pgid = None
+    try:
+        pgid = int(parent.stdout.readline())
+        assert group_alive(pgid)
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=20) == -signal.SIGTERM  # still ends as SIGTERM ends a process
+        deadline = time.monotonic() + 10
+        while group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not group_alive(pgid)
+    finally:
+        parent.kill()
+        parent.wait()
+        if pgid is not None and group_alive(pgid):  # the failure this test catches: leave no orphan behind
+            os.killpg(pgid, signal.SIGKILL)

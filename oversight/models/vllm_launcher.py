@@ -5,7 +5,8 @@
 
 The command defaults to `$OVERSIGHT_VLLM_PYTHON -m vllm.entrypoints.openai.api_server` (or this interpreter), so
 the server can live in a separate virtualenv. The server runs in its own process group, which `stop()` ends
-(SIGTERM, then SIGKILL after a grace period); servers still running when the interpreter exits are stopped too.
+(SIGTERM, then SIGKILL after a grace period); servers still running when the interpreter exits are stopped too,
+and so are they when this process is ended by SIGTERM (`timeout`, a job scheduler), which skips exit hooks.
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ class VLLMServer:
                 "(set $OVERSIGHT_VLLM_PYTHON to the vLLM venv's python, e.g. after scripts/setup-vllm)"
             ) from None
         _RUNNING.add(self)
+        _stop_servers_on_sigterm()
 
     async def _wait_healthy(self, t0: float) -> None:
         assert self._proc is not None
@@ -283,6 +285,26 @@ def _group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _stop_servers_on_sigterm() -> None:
+    """Make SIGTERM stop our servers before it ends this process. A server leads its own process group, so the
+    signal that ends us never reaches it, and SIGTERM's default action skips `atexit`: without this a killed run
+    leaves its servers running. Installed only over the default action, from the main thread; the handler stops
+    the servers, restores the default and re-sends the signal, so the process still ends as SIGTERM ends it."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return  # ours already, or someone else's handler: theirs decides, and atexit still stops the servers
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        _stop_all()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 @atexit.register
