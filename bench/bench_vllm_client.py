@@ -103,7 +103,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(f"starting {' '.join(server.argv()[-8:])} ...", flush=True)
     async with server:
-        print(f"server ready in {server.startup_seconds:.1f} s at {server.base_url}")
+        print(f"server ready in {server.startup_seconds:.1f} s at {server.base_url}", flush=True)
         await raw(server.base_url, prompt_texts("warm", 4), 4, 8)  # first requests pay one-off costs
         rates: dict[tuple[str, int], list[float]] = {}
         for rep in range(args.repeat):
@@ -114,6 +114,8 @@ async def main(args: argparse.Namespace) -> None:
                     wall, total = await client(server.base_url, texts, conc, args.tokens)
                     assert total == args.prompts * args.tokens, (name, total)
                     rates.setdefault((name, conc), []).append(total / wall)
+                    # as it comes, so a run stopped part-way still shows what it measured
+                    print(f"  repeat {rep + 1} concurrency {conc} {name}: {total / wall:.1f} tokens/s", flush=True)
     print(f"{args.prompts} prompts x {args.tokens} tokens, {args.repeat} repeats; tokens/s (min / median):")
     for conc in args.concurrency:
         o, r = rates[("ours", conc)], rates[("raw", conc)]
