@@ -35,10 +35,6 @@ def is_judge_role(role: str) -> bool:
     return role == "judge" or role.startswith("judge_")
 
 
-#: `escape` of a question's texts: every episode of a question (its repeats, each protocol) escapes the same passage
-_escape_dataset = lru_cache(maxsize=512)(escape)
-
-
 @lru_cache(maxsize=256)  # a run has a handful of roles, named on every turn of every view
 def display_name(role: str) -> str:
     """`"debater_a"` -> `"Debater A"`, `"consultant"` -> `"Consultant"`."""
@@ -169,9 +165,9 @@ class Transcript:
         self._decide_views: list[View] = []  # the views judges were asked to decide from, in order
         self._started = time.perf_counter()
         # Shared by every view: rendered once.
-        self._question_text = _escape_dataset(question.text)
-        self._choices = tuple(_escape_dataset(question.choices[i]) for i in self.order)
-        self._context = _escape_dataset(question.context) if question.context else None
+        self._question_text = escape(question.text)
+        self._choices = tuple(escape(question.choices[i]) for i in self.order)
+        self._context = escape(question.context) if question.context else None
         self._choices_text = (self._choices, render_choices(self._choices))
         self._joined: str | None = ""  # every shown block joined, as most views show them (None: to be made)
         started = _STARTED.get()
