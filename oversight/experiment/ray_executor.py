@@ -115,6 +115,7 @@ class _Driver:
         self.retry: deque[tuple[int, str]] = deque()  # of batches lost with their worker
         self.finished = bytearray(len(space))  # 1 per planned episode already recorded
         self.worker_cls = _worker_class(ray, ex)
+        self._lost = (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError)  # a worker lost, not a bug
         self.args = (spec.model_dump(), str(spec.base_dir), _cache_arg(cache), per_worker)
 
     def _spawn(self) -> Any:
@@ -122,7 +123,7 @@ class _Driver:
 
     async def run(self) -> None:
         workers = [self._spawn() for _ in range(self.n_workers)]
-        inflight: dict[Any, tuple[int, Batch]] = {}
+        inflight: dict[Any, tuple[int, Batch, Any]] = {}  # ref -> (slot, batch, the worker sent to)
         try:
             where = await asyncio.gather(*(w.where.remote() for w in workers))
             self.ex.worker_pids[:] = [pid for pid, _ in where]
@@ -136,11 +137,16 @@ class _Driver:
                 )
                 for fut in done:
                     ref, lines, err = fut.result()
-                    slot, batch = inflight.pop(ref)
+                    slot, batch, sent_to = inflight.pop(ref)
                     if err is None:
                         self._record(batch, lines)
                     else:
-                        workers[slot] = await self._replace(workers[slot], slot, err)
+                        # A dead worker fails each of its batches in flight; only the first replaces it. A later
+                        # failure of the same dead worker must not kill its replacement (and that one's batches).
+                        if workers[slot] is sent_to:
+                            workers[slot] = await self._replace(sent_to, slot, err)
+                        elif not isinstance(err, self._lost):
+                            raise err  # a bug, as in _replace
                         self.retry.extendleft(reversed([b for b in batch if not self.finished[b[0]]]))
         finally:
             if not inflight:  # a clean end: let workers commit their call caches and close clients
@@ -148,16 +154,16 @@ class _Driver:
             for w in workers:  # killing a worker ends its running batches too
                 self.ray.kill(w, no_restart=True)
 
-    def _submit(self, workers: list[Any], inflight: dict[Any, tuple[int, Batch]]) -> None:
+    def _submit(self, workers: list[Any], inflight: dict[Any, tuple[int, Batch, Any]]) -> None:
         load = [0] * len(workers)
-        for slot, _ in inflight.values():
+        for slot, _, _ in inflight.values():
             load[slot] += 1
         for slot, worker in enumerate(workers):
             while load[slot] < self.slots and not self.engine.over_budget():
                 batch = self._next_batch()
                 if not batch:
                     return
-                inflight[worker.run_batch.remote(batch)] = (slot, batch)
+                inflight[worker.run_batch.remote(batch)] = (slot, batch, worker)
                 load[slot] += 1
 
     def _next_batch(self) -> Batch:
@@ -180,7 +186,7 @@ class _Driver:
             self.engine.record(ep, self.writer)
 
     async def _replace(self, worker: Any, slot: int, err: BaseException) -> Any:
-        if not isinstance(err, self.ray.exceptions.RayActorError | self.ray.exceptions.WorkerCrashedError):
+        if not isinstance(err, self._lost):
             raise err  # a bug, not a lost worker: stop the run (finished episodes are already written)
         if self.ex.restarts >= self.ex.max_worker_restarts:
             raise RuntimeError(f"Ray workers died {self.ex.restarts + 1} times; last: {err}") from err
