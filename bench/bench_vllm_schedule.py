@@ -103,7 +103,7 @@ async def main_async(args: argparse.Namespace) -> int:
         model_dir = Path(args.launch).resolve()
         launch = {
             "model_dir": str(model_dir),
-            "extra_args": CPU_ARGS,
+            "extra_args": CPU_ARGS + ([] if args.block_size is None else ["--block-size", str(args.block_size)]),
             "env": {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_SERVER_DEV_MODE": "1"},
             "startup_timeout": 900,
         }
@@ -152,6 +152,9 @@ def main() -> int:
     parser.add_argument("--endpoint-limit", type=int, default=8, help="calls in flight at the server")
     parser.add_argument("--task-seed", type=int, default=0)
     parser.add_argument("--pairs", type=int, default=1, help="arrival/prefix pairs, alternating which runs first")
+    parser.add_argument(
+        "--block-size", type=int, help="KV block size in tokens of a launched server (vLLM's CPU default: 128)"
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 

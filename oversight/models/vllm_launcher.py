@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
@@ -292,8 +293,6 @@ def _stop_servers_on_sigterm() -> None:
     signal that ends us never reaches it, and SIGTERM's default action skips `atexit`: without this a killed run
     leaves its servers running. Installed only over the default action, from the main thread; the handler stops
     the servers, restores the default and re-sends the signal, so the process still ends as SIGTERM ends it."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
