@@ -34,9 +34,10 @@ import httpx
 
 from oversight.experiment import Experiment, arun_experiment
 from oversight.models import get_model
+from oversight.models.vllm_launcher import cpu_dtype
 
 COUNTERS = ("prefix_cache_queries_total", "prefix_cache_hits_total", "prompt_tokens_total", "generation_tokens_total")
-CPU_ARGS = ["--enforce-eager", "--dtype", "bfloat16", "--max-model-len", "2048", "--enable-prefix-caching"]
+CPU_ARGS = ["--enforce-eager", "--dtype", cpu_dtype(), "--max-model-len", "2048", "--enable-prefix-caching"]
 
 
 def server_counters(root: str) -> dict[str, float]:
@@ -108,6 +109,7 @@ async def main_async(args: argparse.Namespace) -> int:
             "startup_timeout": 900,
         }
         launched = get_model("vllm/smollm2", launch=launch)
+        print(f"launching a server with {' '.join(launch['extra_args'])}", flush=True)  # type: ignore[arg-type]
         await launched.provider.start()  # type: ignore[attr-defined]
         base_url = launched.provider.urls[0]  # type: ignore[attr-defined]
     rows = []

