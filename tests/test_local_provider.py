@@ -131,6 +131,7 @@ def test_busy_cores_sees_a_busy_neighbour_and_leaves_its_core():
 
     busy = BusyCores()
     if not busy.available:
+        assert not sys.platform.startswith("linux"), "BusyCores cannot read /proc/stat on Linux"
         pytest.skip("no /proc/stat here")
     burn = "import time\nend = time.time() + 3\nwhile time.time() < end:\n    pass\n"
     neighbour = subprocess.Popen([sys.executable, "-c", burn])
