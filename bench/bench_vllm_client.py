@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from oversight.models import get_model
-from oversight.models.vllm_launcher import API_SERVER_MODULE, VLLMServer, cpu_dtype
+from oversight.models.vllm_launcher import API_SERVER_MODULE, VLLMServer, cpu_server_args
 from oversight.types import ChatMessage, GenerateConfig
 
-CPU_ARGS = ["--enforce-eager", "--dtype", cpu_dtype(), "--max-model-len", "2048"]
+CPU_ARGS = cpu_server_args()
 TOPICS = ["rivers", "mountains", "bridges", "libraries", "comets", "harbours", "forests", "clocks"]
 
 

@@ -34,10 +34,10 @@ import httpx
 
 from oversight.experiment import Experiment, arun_experiment
 from oversight.models import get_model
-from oversight.models.vllm_launcher import cpu_dtype
+from oversight.models.vllm_launcher import cpu_server_args
 
 COUNTERS = ("prefix_cache_queries_total", "prefix_cache_hits_total", "prompt_tokens_total", "generation_tokens_total")
-CPU_ARGS = ["--enforce-eager", "--dtype", cpu_dtype(), "--max-model-len", "2048", "--enable-prefix-caching"]
+CPU_ARGS = [*cpu_server_args(), "--enable-prefix-caching"]
 
 
 def server_counters(root: str) -> dict[str, float]:
@@ -102,14 +102,15 @@ async def main_async(args: argparse.Namespace) -> int:
     base_url = args.base_url
     if base_url is None:
         model_dir = Path(args.launch).resolve()
+        server_args = CPU_ARGS + ([] if args.block_size is None else ["--block-size", str(args.block_size)])
         launch = {
             "model_dir": str(model_dir),
-            "extra_args": CPU_ARGS + ([] if args.block_size is None else ["--block-size", str(args.block_size)]),
+            "extra_args": server_args,
             "env": {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_SERVER_DEV_MODE": "1"},
             "startup_timeout": 900,
         }
         launched = get_model("vllm/smollm2", launch=launch)
-        print(f"launching a server with {' '.join(launch['extra_args'])}", flush=True)  # type: ignore[arg-type]
+        print(f"launching a server with {' '.join(server_args)}", flush=True)
         await launched.provider.start()  # type: ignore[attr-defined]
         base_url = launched.provider.urls[0]  # type: ignore[attr-defined]
     rows = []

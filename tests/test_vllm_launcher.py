@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from oversight.models.base import ModelAPIError, ModelConfigError
-from oversight.models.vllm_launcher import VLLMServer, _stop_all, cpu_dtype, default_command, tail
+from oversight.models.vllm_launcher import VLLMServer, _stop_all, cpu_dtype, cpu_server_args, default_command, tail
 
 # Serves GET /health (200) on the --port it is given, like vLLM once ready; ignores the other vLLM arguments.
 HEALTH_SERVER = """
@@ -193,3 +193,5 @@ def test_cpu_dtype_is_bfloat16_only_where_the_cpu_computes_in_it(tmp_path):
     assert cpu_dtype(info("fpu avx2 avx512f avx512bw")) == "float32"  # AVX-512 without its bf16 extension
     assert cpu_dtype(tmp_path / "absent") == "bfloat16"  # not Linux: vLLM's usual CPU dtype
     assert cpu_dtype() in ("bfloat16", "float32")  # this machine's own /proc/cpuinfo
+    assert cpu_server_args() == ["--enforce-eager", "--dtype", cpu_dtype(), "--max-model-len", "2048"]
+    assert cpu_server_args("float32")[:3] == ["--enforce-eager", "--dtype", "float32"]

