@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight.models import get_model
-from oversight.models.vllm_launcher import API_SERVER_MODULE, VLLMServer, cpu_server_args
+from oversight.models.vllm_launcher import API_SERVER_MODULE, CPU_SERVER_ENV, VLLMServer, cpu_server_args
 from oversight.types import ChatMessage, GenerateConfig
 
 CPU_ARGS = cpu_server_args()
@@ -98,7 +98,7 @@ async def main(args: argparse.Namespace) -> None:
         served_name="smollm2",
         command=[python, "-m", API_SERVER_MODULE],
         extra_args=CPU_ARGS,
-        env={"VLLM_CPU_KVCACHE_SPACE": "1"},
+        env=dict(CPU_SERVER_ENV),
         startup_timeout=600,
     )
     print(f"starting {' '.join(server.argv()[-8:])} ...", flush=True)

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import httpx
 
-from oversight.models.vllm_launcher import VLLMServer, cpu_dtype, cpu_server_args
+from oversight.models.vllm_launcher import CPU_SERVER_ENV, VLLMServer, cpu_dtype, cpu_server_args
 
 PROMPT = "Write a long story about a dragon and a knight who meet at a river crossing. " * 12
 
 
 async def one_dtype(model_dir: Path, dtype: str, prompts: int, tokens: int) -> dict[int, float]:
     """tokens/s at concurrency 1 and `prompts` for a server in `dtype`."""
-    env = {"VLLM_CPU_KVCACHE_SPACE": "1"}
+    env = dict(CPU_SERVER_ENV)
     server = VLLMServer(model_dir, served_name="m", extra_args=cpu_server_args(dtype), env=env, startup_timeout=900)
     await server.start()
     out = {}

@@ -34,7 +34,7 @@ import httpx
 
 from oversight.experiment import Experiment, arun_experiment
 from oversight.models import get_model
-from oversight.models.vllm_launcher import cpu_server_args
+from oversight.models.vllm_launcher import CPU_SERVER_ENV, cpu_server_args
 
 COUNTERS = ("prefix_cache_queries_total", "prefix_cache_hits_total", "prompt_tokens_total", "generation_tokens_total")
 CPU_ARGS = [*cpu_server_args(), "--enable-prefix-caching"]
@@ -106,7 +106,7 @@ async def main_async(args: argparse.Namespace) -> int:
         launch = {
             "model_dir": str(model_dir),
             "extra_args": server_args,
-            "env": {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_SERVER_DEV_MODE": "1"},
+            "env": {**CPU_SERVER_ENV, "VLLM_SERVER_DEV_MODE": "1"},
             "startup_timeout": 900,
         }
         launched = get_model("vllm/smollm2", launch=launch)

